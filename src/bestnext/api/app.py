@@ -1,0 +1,53 @@
+"""The FastAPI application: routers of every context, one error handler, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from bestnext import __version__
+from bestnext.api import problems
+from bestnext.api.deps import ContainerDep, CurrentPrincipal
+from bestnext.bootstrap import Container
+from bestnext.eventlog import BackgroundRunner
+
+
+def create_app(container: Container) -> FastAPI:
+    runner = BackgroundRunner(container.pipeline, container.notifier)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if container.settings.run_workers:
+            runner.start()
+        yield
+        runner.stop()
+
+    app = FastAPI(title="bestnext", version=__version__, lifespan=lifespan,
+                  description="Customer-intelligence engine for retail banks.")
+    app.state.container = container
+    problems.install(app)
+    _system_routes(app)
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list[APIRouter]:
+    """Every context's router; contexts add theirs here."""
+    return []
+
+
+def _system_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["system"])
+    def healthz(container: ContainerDep) -> dict[str, str]:
+        with container.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["system"])
+    def metrics(_who: CurrentPrincipal) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,56 @@
+"""The one place that wires bestnext together: settings -> engine -> stores -> services.
+
+Entry points (API, console, CLI, workers, replay, tests) call :func:`build` and receive a
+:class:`Container`; nothing imports a global engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bestnext import logging as bn_logging
+from bestnext.clock import Clock, SystemClock
+from bestnext.db import create_db_engine
+from bestnext.eventlog import Notifier, Pipeline, Processor
+from bestnext.settings import Settings
+
+
+@dataclass
+class Container:
+    """Everything a request, command or worker needs, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    notifier: Notifier
+    pipeline: Pipeline
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def service(self, name: str) -> Any:
+        return self.services[name]
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings | None = None, clock: Clock | None = None, *,
+          configure_logging: bool = True) -> Container:
+    """Build the container for ``settings`` (read from the environment by default)."""
+    settings = settings or Settings()
+    if configure_logging:
+        bn_logging.configure(settings.log_level, settings.log_file)
+    engine = create_db_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
+    clock = clock or SystemClock()
+    notifier = Notifier()
+    container = Container(settings, engine, clock, notifier, Pipeline(engine, []))
+    container.pipeline.processors.extend(_processors(container))
+    return container
+
+
+def _processors(container: Container) -> list[Processor]:
+    """The processors, in pipeline order: identity resolution first."""
+    processors: list[Processor] = []
+    return processors

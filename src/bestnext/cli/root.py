@@ -1,0 +1,86 @@
+"""Root commands (`serve`, `db`, `keys`) and the mounting of each context's commands."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from bestnext.access import Role
+from bestnext.access import store as keys
+from bestnext.cli.common import console, container, print_json
+
+app = typer.Typer(help="bestnext: customer intelligence for retail banks.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for bank systems and people.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    from bestnext.migrate import upgrade
+
+    with container() as c:
+        upgrade(c.engine)
+        console.print("database is up to date")
+
+
+@db_app.command("revision")
+def db_revision(message: str = typer.Option(..., "-m"), branch: str = typer.Option(..., "--branch")) -> None:
+    """(Developers) autogenerate a migration on a context's branch."""
+    from bestnext.migrate import new_revision
+
+    with container() as c:
+        new_revision(c.engine, message, branch)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: bool = True) -> None:
+    """Serve the API (and the console), with processors and timers in the same process."""
+    from bestnext.api.app import create_app
+    from bestnext.bootstrap import build
+    from bestnext.migrate import upgrade
+
+    built = build()
+    built.settings.run_workers = workers
+    upgrade(built.engine)
+    uvicorn.run(create_app(built), host=host, port=port, log_config=None, access_log=False)
+
+
+@keys_app.command("create")
+def keys_create(name: str, role: Role = typer.Option(Role.ADMIN, help="The key's role."),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    with container() as c, c.engine.begin() as conn:
+        key_id, secret = keys.create_key(conn, name, role, c.clock.now())
+    if as_json:
+        print_json({"id": key_id, "name": name, "role": role.value, "key": secret})
+    else:
+        console.print(f"key [bold]{key_id}[/bold] ({role.value}): {secret}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (never their secrets)."""
+    with container() as c, c.engine.begin() as conn:
+        print_json(keys.list_keys(conn))
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key."""
+    with container() as c, c.engine.begin() as conn:
+        if not keys.revoke_key(conn, key_id, c.clock.now()):
+            raise typer.Exit(1)
+
+
+def _mount_contexts() -> None:
+    """Each context's commands; contexts add theirs here."""
+
+
+_mount_contexts()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,4 @@
+"""Imports every context's tables so that the shared MetaData knows them all (Alembic, tests)."""
+
+import bestnext.access.tables  # noqa: F401
+import bestnext.eventlog.tables  # noqa: F401

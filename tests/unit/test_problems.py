@@ -1,0 +1,49 @@
+"""One test pins the problem+json shape of every error of the tree."""
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from bestnext import errors
+from bestnext.api import problems
+
+
+class Body(BaseModel):
+    name: str
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    problems.install(app)
+
+    @app.get("/boom/{kind}")
+    def boom(kind: str) -> None:
+        cls = getattr(errors, kind)
+        raise cls(errors=[{"index": 3, "field": "event", "message": "required"}])
+
+    @app.post("/body")
+    def body(b: Body) -> dict[str, str]:
+        return {"name": b.name}
+
+    return app
+
+
+@pytest.mark.parametrize("kind", [n for n in errors.__all__])
+def test_every_error_maps_to_problem_json(kind: str) -> None:
+    cls = getattr(errors, kind)
+    response = TestClient(_app()).get(f"/boom/{kind}")
+    assert response.status_code == cls.status
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert set(body) == {"type", "title", "status", "detail", "instance", "errors"}
+    assert body["status"] == cls.status
+    assert body["errors"] == [{"index": 3, "field": "event", "message": "required"}]
+    assert body["type"].endswith("/" + errors.BestnextError.type_slug.fget(cls()))  # type: ignore[attr-defined]
+
+
+def test_request_validation_is_problem_json_naming_the_field() -> None:
+    response = TestClient(_app()).post("/body", json={"nom": 1})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "name"
