@@ -123,8 +123,10 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
-    result = conn.execute(stmt, list(rows))
-    return int(result.rowcount or 0)
+    pk = list(table.primary_key.columns)[0]
+    # executemany rowcounts are unreliable across drivers; count the returned keys instead
+    result = conn.execute(stmt.returning(pk), list(rows))
+    return len(result.all())
 
 
 def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: Sequence[str],
