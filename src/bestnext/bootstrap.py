@@ -16,6 +16,7 @@ from bestnext.clock import Clock, SystemClock
 from bestnext.db import create_db_engine
 from bestnext.eventlog import Notifier, Pipeline, Processor
 from bestnext.settings import Settings
+from bestnext.timers.service import TimerService
 
 
 @dataclass
@@ -46,6 +47,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *,
     clock = clock or SystemClock()
     notifier = Notifier()
     container = Container(settings, engine, clock, notifier, Pipeline(engine, []))
+    container.services["timers"] = TimerService(engine, clock)
     container.pipeline.processors.extend(_processors(container))
     return container
 

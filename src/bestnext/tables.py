@@ -2,3 +2,5 @@
 
 import bestnext.access.tables  # noqa: F401
 import bestnext.eventlog.tables  # noqa: F401
+import bestnext.journeys.tables  # noqa: F401
+import bestnext.timers.tables  # noqa: F401
