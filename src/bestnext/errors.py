@@ -7,6 +7,7 @@
     │   ├── PayloadTooLarge (413)
     │   └── ConfigInvalid (422)      -- a YAML configuration file is wrong
     ├── Unauthorized (401)
+    │   └── LoginRequired (401)      -- no console session (browsers are sent to /login)
     ├── Forbidden (403)
     ├── NotFound (404)
     ├── Conflict (409)
@@ -64,6 +65,10 @@ class Unauthorized(BestnextError):
     status = 401
 
 
+class LoginRequired(Unauthorized):
+    """Log in to the console first."""
+
+
 class Forbidden(BestnextError):
     """This role may not do that."""
 
@@ -99,6 +104,7 @@ __all__ = [
     "Forbidden",
     "IdentityConflict",
     "InvalidInput",
+    "LoginRequired",
     "NotFound",
     "PayloadTooLarge",
     "Unauthorized",

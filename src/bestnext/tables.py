@@ -1,6 +1,7 @@
 """Imports every context's tables so that the shared MetaData knows them all (Alembic, tests)."""
 
 import bestnext.access.tables  # noqa: F401
+import bestnext.access.users_tables  # noqa: F401
 import bestnext.eventlog.tables  # noqa: F401
 import bestnext.journeys.tables  # noqa: F401
 import bestnext.timers.tables  # noqa: F401

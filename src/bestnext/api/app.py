@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from bestnext import __version__
+from bestnext import __version__, console
 from bestnext.api import problems
 from bestnext.api.deps import ContainerDep, CurrentPrincipal
 from bestnext.bootstrap import Container
@@ -30,6 +30,7 @@ def create_app(container: Container) -> FastAPI:
                   description="Customer-intelligence engine for retail banks.")
     app.state.container = container
     problems.install(app)
+    console.install(app, container)  # after problems: console pages get HTML errors
     _system_routes(app)
     for router in _routers():
         app.include_router(router)

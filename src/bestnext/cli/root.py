@@ -77,6 +77,9 @@ def keys_revoke(key_id: str) -> None:
 
 def _mount_contexts() -> None:
     """Each context's commands; contexts add theirs here."""
+    from bestnext.access import users_cli
+
+    app.add_typer(users_cli.app, name="users")
 
 
 _mount_contexts()

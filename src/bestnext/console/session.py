@@ -1,0 +1,135 @@
+"""Console sessions in the browser: a signed cookie, CSRF tokens and role checks.
+
+The cookie holds an opaque session id and its HMAC (keyed by ``Settings.secret_key``); the
+session itself is a row (``access.users``), so logout and disabling a user end it at once.
+A request with a live session gets ``request.state.console_session``; it also gets
+``request.state.principal`` (what the API dependencies accept) when it is a safe method or
+carries the session's CSRF token in ``X-CSRF-Token``, so a forged cross-site POST is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from bestnext.access import Role, users
+from bestnext.access.users import Session
+from bestnext.bootstrap import Container
+from bestnext.db import read
+from bestnext.errors import Forbidden, LoginRequired
+
+COOKIE = "bn_session"
+LOGIN_CSRF_COOKIE = "bn_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def sign(value: str, secret: str) -> str:
+    """``value`` with its HMAC-SHA256, for a cookie.
+
+    >>> unsign(sign("abc", "k"), "k")
+    'abc'
+    >>> unsign(sign("abc", "k"), "other") is None
+    True
+    """
+    mac = hmac.new(_key(secret), value.encode(), hashlib.sha256).hexdigest()
+    return f"{value}.{mac}"
+
+
+def unsign(signed: str, secret: str) -> str | None:
+    """The value of a signed cookie, or None when the signature does not match."""
+    value, _, mac = signed.rpartition(".")
+    if not value:
+        return None
+    expected = hmac.new(_key(secret), value.encode(), hashlib.sha256).hexdigest()
+    return value if hmac.compare_digest(mac, expected) else None
+
+
+def _key(secret: str) -> bytes:
+    return hashlib.sha256(b"bestnext-console-session:" + secret.encode()).digest()
+
+
+def _load(container: Container, session_id: str) -> Session | None:
+    with read(container.engine) as conn:
+        return users.find_session(conn, session_id, container.clock.now())
+
+
+def install_middleware(app: FastAPI, container: Container) -> None:
+    """Attach the console session (and principal) of each request, if any."""
+
+    @app.middleware("http")
+    async def _console_session(request: Request,
+                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        raw = request.cookies.get(COOKIE)
+        session_id = unsign(raw, container.settings.secret_key) if raw else None
+        session = await run_in_threadpool(_load, container, session_id) if session_id else None
+        if session is not None:
+            request.state.console_session = session
+            token = request.headers.get(CSRF_HEADER, "")
+            if request.method in SAFE_METHODS or hmac.compare_digest(token, session.csrf_token):
+                request.state.principal = session.user.principal
+        return await call_next(request)
+
+
+def set_session_cookie(response: Response, session: Session, secret: str, secure: bool) -> None:
+    response.set_cookie(COOKIE, sign(session.id, secret), httponly=True, samesite="lax", secure=secure,
+                        max_age=int(users.SESSION_TTL.total_seconds()), path="/")
+
+
+def current_session(request: Request) -> Session:
+    """The console session of the request; raises :class:`LoginRequired` without one."""
+    session = getattr(request.state, "console_session", None)
+    if not isinstance(session, Session):
+        raise LoginRequired()
+    return session
+
+
+ConsoleSession = Annotated[Session, Depends(current_session)]
+
+
+async def csrf_checked(request: Request, session: ConsoleSession) -> Session:
+    """A session whose POST carries its CSRF token (form field or ``X-CSRF-Token``)."""
+    token = request.headers.get(CSRF_HEADER)
+    if token is None:
+        form = await request.form()
+        field = form.get(CSRF_FIELD)
+        token = field if isinstance(field, str) else ""
+    if not hmac.compare_digest(token, session.csrf_token):
+        raise Forbidden("The form's CSRF token is missing or wrong; reload the page and try again.")
+    return session
+
+
+CheckedSession = Annotated[Session, Depends(csrf_checked)]
+
+
+def allowed(session: Session, *roles: Role) -> bool:
+    """Whether the session's role (or admin) may use a screen for ``roles``."""
+    return session.user.role is Role.ADMIN or session.user.role in roles
+
+
+def role_required(*roles: Role) -> Callable[[Session], Session]:
+    """A dependency for a console page that only ``roles`` (and admins) may see."""
+
+    def _check(session: ConsoleSession) -> Session:
+        if not allowed(session, *roles):
+            raise Forbidden(f"Role '{session.user.role.value}' may not open this page.")
+        return session
+
+    return _check
+
+
+def role_required_post(*roles: Role) -> Callable[[Session], Session]:
+    """Like :func:`role_required`, for a POST (CSRF checked)."""
+
+    def _check(session: CheckedSession) -> Session:
+        if not allowed(session, *roles):
+            raise Forbidden(f"Role '{session.user.role.value}' may not do this.")
+        return session
+
+    return _check

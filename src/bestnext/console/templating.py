@@ -1,0 +1,67 @@
+"""Rendering of console pages: Jinja2 templates with the session, language and navigation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from bestnext.access import Role
+from bestnext.access.users import Session
+from bestnext.clock import to_rome
+from bestnext.console.i18n import LANG_COOKIE, choose_lang, translator
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+# (label key, path, roles besides admin)
+NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
+    ("search", "/console/search", (Role.AGENT, Role.BRANCH, Role.COMPLIANCE)),
+    ("queue", "/console/queue", (Role.AGENT,)),
+    ("branch", "/console/branch", (Role.BRANCH,)),
+    ("journeys", "/console/journeys", (Role.MARKETER,)),
+    ("catalog", "/console/catalog", (Role.MARKETER,)),
+    ("dashboards", "/console/dashboards", (Role.MARKETER, Role.ANALYST, Role.COMPLIANCE)),
+    ("privacy", "/console/privacy", (Role.COMPLIANCE,)),
+)
+
+
+def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored UTC time shown in the bank's time zone (Europe/Rome).
+
+    >>> from datetime import UTC
+    >>> local_time(datetime(2025, 2, 26, 20, 23, tzinfo=UTC))
+    '26/02/2025 21:23'
+    """
+    return to_rome(value).strftime(fmt) if value else ""
+
+
+templates.env.filters["local"] = local_time
+
+
+def nav_for(session: Session | None) -> list[tuple[str, str]]:
+    """The screens a session may open, as (label key, path)."""
+    if session is None:
+        return []
+    role = session.user.role
+    return [(key, path) for key, path, roles in NAV if role is Role.ADMIN or role in roles]
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None,
+           status_code: int = 200) -> Response:
+    """Render template ``name`` with the common context (session, ``t``, language, CSRF)."""
+    lang = choose_lang(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+    session = getattr(request.state, "console_session", None)
+    session = session if isinstance(session, Session) else None
+    full = {
+        "session": session, "lang": lang, "t": translator(lang), "nav": nav_for(session),
+        "csrf": session.csrf_token if session else "", "path": request.url.path, **(context or {}),
+    }
+    response = templates.TemplateResponse(request, name, full, status_code=status_code)
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
