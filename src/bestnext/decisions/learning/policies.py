@@ -1,0 +1,226 @@
+"""Exploration and arbitration policies around the models (never inside them).
+
+A policy gets the candidates of one decision, each :class:`Scored` with its posterior over
+the response logit (from a model's ``posterior(x)``), a weight (value × levers × context
+weight: the score is ``p × weight``) and a non-personalised baseline score. It returns a
+:class:`Choice`: the ranking, the probability that each candidate would be ranked first by
+this policy (logged for off-policy evaluation) and whether this decision fell in the random
+control group, which receives the baseline ranking (for uplift measurement).
+
+The propensities are those of the whole policy, control group included:
+``(1 - control_rate) * P(policy ranks a first) + control_rate * [a is the baseline's first]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import numpy as np
+
+DEFAULT_CONTROL_RATE = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One candidate: a key (e.g. ``"offer_pension_fund/email"``) and what the policy needs."""
+
+    key: str
+    mean: float
+    sd: float = 0.0
+    weight: float = 1.0
+    baseline: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The outcome of a policy: keys best first, first-place probabilities, control flag."""
+
+    ranked: list[str]
+    propensities: dict[str, float]
+    control: bool
+    sampled: dict[str, float]
+
+    @property
+    def chosen(self) -> str | None:
+        return self.ranked[0] if self.ranked else None
+
+    @property
+    def propensity(self) -> float:
+        """Probability that the chosen candidate would have been chosen (1.0 if none)."""
+        return self.propensities[self.ranked[0]] if self.ranked else 1.0
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+    return out
+
+
+def _arrays(scored: Sequence[Scored]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean = np.fromiter((s.mean for s in scored), float, len(scored))
+    sd = np.fromiter((s.sd for s in scored), float, len(scored))
+    weight = np.fromiter((s.weight for s in scored), float, len(scored))
+    return mean, sd, weight
+
+
+def _order(values: np.ndarray) -> list[int]:
+    return [int(i) for i in np.argsort(-values, kind="stable")]
+
+
+def _baseline_first(scored: Sequence[Scored]) -> int:
+    return _order(np.fromiter((s.baseline for s in scored), float, len(scored)))[0]
+
+
+class Policy(Protocol):
+    """What every policy offers."""
+
+    name: ClassVar[str]
+
+    def choose(self, scored: Sequence[Scored], rng: np.random.Generator,
+               control_rate: float = DEFAULT_CONTROL_RATE) -> Choice: ...
+
+
+class _Base:
+    name: ClassVar[str] = "base"
+
+    def _personalised(self, scored: Sequence[Scored],
+                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """(order, first-place probabilities, sampled p) of the personalised policy."""
+        raise NotImplementedError
+
+    def choose(self, scored: Sequence[Scored], rng: np.random.Generator,
+               control_rate: float = DEFAULT_CONTROL_RATE) -> Choice:
+        """Rank ``scored``; a ``control_rate`` share of decisions gets the baseline ranking."""
+        if not scored:
+            return Choice([], {}, False, {})
+        order, first, sampled = self._personalised(scored, rng)
+        base = _baseline_first(scored)
+        probs = (1.0 - control_rate) * first
+        probs[base] += control_rate
+        control = bool(rng.random() < control_rate)
+        if control:
+            order = _order(np.fromiter((s.baseline for s in scored), float, len(scored)))
+        keys = [s.key for s in scored]
+        return Choice(
+            ranked=[keys[i] for i in order],
+            propensities={k: float(p) for k, p in zip(keys, probs, strict=True)},
+            control=control,
+            sampled={k: float(p) for k, p in zip(keys, sampled, strict=True)},
+        )
+
+
+class ThompsonPolicy(_Base):
+    """Thompson sampling: rank by ``weight × p`` with ``p`` drawn from each posterior.
+
+    The first-place probability of each candidate is estimated by Monte-Carlo over ``draws``
+    posterior draws (the draw actually used for the ranking is one of them).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(7)
+    >>> c = ThompsonPolicy().choose([Scored("a", 2.0, 0.1), Scored("b", -2.0, 0.1)], rng, 0.0)
+    >>> c.ranked, c.propensities
+    (['a', 'b'], {'a': 1.0, 'b': 0.0})
+    """
+
+    name: ClassVar[str] = "thompson"
+
+    def __init__(self, draws: int = 200) -> None:
+        self.draws = draws
+
+    def _personalised(self, scored: Sequence[Scored],
+                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
+        mean, sd, weight = _arrays(scored)
+        z = rng.standard_normal((self.draws, len(scored)))
+        values = _sigmoid(mean + sd * z) * weight
+        winners = np.argmax(values, axis=1)
+        first = np.bincount(winners, minlength=len(scored)) / self.draws
+        return _order(values[0]), first, _sigmoid(mean + sd * z[0])
+
+
+class GreedyPolicy(_Base):
+    """Rank by ``weight × p_mean`` (no exploration besides the control group).
+
+    Examples
+    --------
+    >>> GreedyPolicy().choose([Scored("a", 0.0), Scored("b", 1.0)], np.random.default_rng(1), 0.0).ranked
+    ['b', 'a']
+    """
+
+    name: ClassVar[str] = "greedy"
+
+    def _personalised(self, scored: Sequence[Scored],
+                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
+        mean, _sd, weight = _arrays(scored)
+        p = _sigmoid(mean)
+        order = _order(p * weight)
+        first = np.zeros(len(scored))
+        first[order[0]] = 1.0
+        return order, first, p
+
+
+class EpsilonGreedyPolicy(_Base):
+    """Greedy, except that with probability ``epsilon`` the first place is uniformly random.
+
+    Examples
+    --------
+    >>> c = EpsilonGreedyPolicy(0.5).choose([Scored("a", 0.0), Scored("b", 1.0)],
+    ...                                     np.random.default_rng(1), 0.0)
+    >>> c.propensities
+    {'a': 0.25, 'b': 0.75}
+    """
+
+    name: ClassVar[str] = "epsilon_greedy"
+
+    def __init__(self, epsilon: float = 0.05) -> None:
+        self.epsilon = epsilon
+
+    def _personalised(self, scored: Sequence[Scored],
+                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
+        order, first, p = GreedyPolicy()._personalised(scored, rng)
+        k = len(scored)
+        first = (1.0 - self.epsilon) * first + self.epsilon / k
+        if rng.random() < self.epsilon:
+            pick = int(rng.integers(k))
+            order = [pick, *[i for i in order if i != pick]]
+        return order, first, p
+
+
+class UniformPolicy(_Base):
+    """Uniformly random ranking (the logging policy of a randomised experiment).
+
+    Examples
+    --------
+    >>> UniformPolicy().choose([Scored("a", 0.0), Scored("b", 1.0)], np.random.default_rng(1), 0.0).propensities
+    {'a': 0.5, 'b': 0.5}
+    """
+
+    name: ClassVar[str] = "uniform"
+
+    def _personalised(self, scored: Sequence[Scored],
+                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
+        k = len(scored)
+        mean, _sd, _w = _arrays(scored)
+        return [int(i) for i in rng.permutation(k)], np.full(k, 1.0 / k), _sigmoid(mean)
+
+
+POLICIES: dict[str, type[_Base]] = {
+    p.name: p for p in (ThompsonPolicy, GreedyPolicy, EpsilonGreedyPolicy, UniformPolicy)
+}
+
+_DEFAULT = ThompsonPolicy()
+
+
+def choose(scored: Sequence[Scored], rng: np.random.Generator,
+           control_rate: float = DEFAULT_CONTROL_RATE) -> Choice:
+    """Thompson sampling with a random control group: the policy bestnext uses.
+
+    Examples
+    --------
+    >>> c = choose([Scored("a", 0.0, 1.0, baseline=1.0), Scored("b", 0.0, 1.0)],
+    ...            np.random.default_rng(3), control_rate=0.02)
+    >>> round(sum(c.propensities.values()), 9)
+    1.0
+    """
+    return _DEFAULT.choose(scored, rng, control_rate)
