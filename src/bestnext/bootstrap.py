@@ -15,6 +15,7 @@ from bestnext import logging as bn_logging
 from bestnext.clock import Clock, SystemClock
 from bestnext.db import create_db_engine
 from bestnext.eventlog import Notifier, Pipeline, Processor
+from bestnext.ingest.services import Receiver as IngestReceiver
 from bestnext.settings import Settings
 from bestnext.timers.service import TimerService
 
@@ -48,6 +49,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *,
     notifier = Notifier()
     container = Container(settings, engine, clock, notifier, Pipeline(engine, []))
     container.services["timers"] = TimerService(engine, clock)
+    container.services["ingest"] = IngestReceiver(container)
     container.pipeline.processors.extend(_processors(container))
     return container
 

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # Segment's documented limits.
     max_message_bytes: int = 32 * 1024
     max_batch_bytes: int = 500 * 1024
+    # Web origins whose browsers may send events (analytics.js); "*" allows any. JSON list in env.
+    cors_origins: list[str] = []
     # Processors run inside `serve` (laptop mode); production runs `bestnext worker`.
     run_workers: bool = True
     timezone: str = "Europe/Rome"

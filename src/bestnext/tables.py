@@ -4,5 +4,6 @@ import bestnext.access.tables  # noqa: F401
 import bestnext.access.users_tables  # noqa: F401
 import bestnext.decisions.learning.tables  # noqa: F401
 import bestnext.eventlog.tables  # noqa: F401
+import bestnext.ingest.tables  # noqa: F401
 import bestnext.journeys.tables  # noqa: F401
 import bestnext.timers.tables  # noqa: F401

@@ -39,7 +39,9 @@ def create_app(container: Container) -> FastAPI:
 
 def _routers() -> list[APIRouter]:
     """Every context's router; contexts add theirs here."""
-    return []
+    from bestnext.ingest.routes import router as ingest
+
+    return [ingest]
 
 
 def _system_routes(app: FastAPI) -> None:

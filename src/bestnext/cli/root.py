@@ -80,6 +80,10 @@ def _mount_contexts() -> None:
     from bestnext.access import users_cli
 
     app.add_typer(users_cli.app, name="users")
+    from bestnext.ingest import cli as ingest_cli
+
+    app.add_typer(ingest_cli.sources_app, name="sources")
+    app.command("import")(ingest_cli.import_file)
 
 
 _mount_contexts()
