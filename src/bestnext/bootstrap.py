@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from bestnext import logging as bn_logging
 from bestnext.clock import Clock, SystemClock
+from bestnext.consent import processor as consent_processor
 from bestnext.db import create_db_engine
 from bestnext.eventlog import Notifier, Pipeline, Processor
 from bestnext.ingest.services import Receiver as IngestReceiver
@@ -57,4 +58,5 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *,
 def _processors(container: Container) -> list[Processor]:
     """The processors, in pipeline order: identity resolution first."""
     processors: list[Processor] = []
+    processors.append(consent_processor.install(container.clock))  # keep after identity and profiles
     return processors

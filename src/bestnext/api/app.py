@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from bestnext import __version__, console
+from bestnext.access.permissions import Permission
 from bestnext.api import problems
-from bestnext.api.deps import ContainerDep, CurrentPrincipal
+from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
 from bestnext.eventlog import BackgroundRunner
 
@@ -39,9 +40,12 @@ def create_app(container: Container) -> FastAPI:
 
 def _routers() -> list[APIRouter]:
     """Every context's router; contexts add theirs here."""
+    from bestnext.access.routes import router as audit
+    from bestnext.consent.routes import router as consent
     from bestnext.ingest.routes import router as ingest
+    from bestnext.privacy.routes import router as privacy
 
-    return [ingest]
+    return [ingest, consent, privacy, audit]
 
 
 def _system_routes(app: FastAPI) -> None:
@@ -51,6 +55,6 @@ def _system_routes(app: FastAPI) -> None:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    @app.get("/metrics", tags=["system"])
-    def metrics(_who: CurrentPrincipal) -> Response:
+    @app.get("/metrics", tags=["system"], dependencies=[Depends(require(Permission.METRICS_READ))])
+    def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from bestnext.access import Principal, Role
 from bestnext.access import store as keys
+from bestnext.access.permissions import Permission, roles_for
 from bestnext.bootstrap import Container
 from bestnext.db import read
 from bestnext.errors import Forbidden, Unauthorized
@@ -46,13 +47,29 @@ def get_principal(request: Request, container: ContainerDep) -> Principal:
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
+# Why personal data is read: written to the audit log with every read of a profile.
+AccessPurpose = Annotated[str | None, Header(alias="X-Purpose", description="Why the data is read (audited).")]
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency that lets only ``roles`` (and admins) through."""
+
+def require(*needs: Permission | Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only principals holding every permission in ``needs``
+    (per the matrix in ``access.permissions``; admins hold all).
+
+    Passing roles instead of permissions is still accepted (any of the roles passes) but
+    new code uses permissions, so that the matrix stays in one place.
+    """
+    permissions = tuple(n for n in needs if isinstance(n, Permission))
+    roles = frozenset(n for n in needs if isinstance(n, Role))
+    allowed = frozenset(Role).intersection(*(roles_for(p) for p in permissions)) if permissions \
+        else roles | {Role.ADMIN}
+    if permissions and roles:
+        allowed = allowed & (roles | {Role.ADMIN})
 
     def _check(principal: CurrentPrincipal) -> Principal:
-        if principal.role is Role.ADMIN or principal.role in roles:
+        if principal.role in allowed:
             return principal
         raise Forbidden(f"Role '{principal.role.value}' may not do this.")
 
+    _check.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the matrix test
+    _check.permissions = permissions  # type: ignore[attr-defined]
     return _check

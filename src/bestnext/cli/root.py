@@ -80,6 +80,13 @@ def _mount_contexts() -> None:
     from bestnext.access import users_cli
 
     app.add_typer(users_cli.app, name="users")
+    from bestnext.access.cli import audit_app
+    from bestnext.consent.cli import app as consents_app
+    from bestnext.privacy.cli import app as privacy_app
+
+    app.add_typer(consents_app, name="consents")
+    app.add_typer(privacy_app, name="privacy")
+    app.add_typer(audit_app, name="audit")
     from bestnext.ingest import cli as ingest_cli
 
     app.add_typer(ingest_cli.sources_app, name="sources")

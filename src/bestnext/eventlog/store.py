@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, func, select, update
 
 from bestnext.db import insert_ignore, upsert
+from bestnext.eventlog import admission
 from bestnext.eventlog.model import LoggedEvent, NewEvent
 from bestnext.eventlog.tables import events, processor_checkpoints
 
@@ -16,6 +17,7 @@ def append(conn: Connection, new: Sequence[NewEvent]) -> int:
 
     Returns how many rows were new. Durability is the caller's commit.
     """
+    new = admission.admit(conn, new)
     return insert_ignore(conn, events, [e.row() for e in new], ("source_id", "message_id"))
 
 

@@ -1,0 +1,85 @@
+"""The permission matrix, in one place: permission -> roles that hold it.
+
+Routes declare what they need with ``Depends(require(Permission.X))`` (``api.deps``); admins
+hold every permission. ``tests/integration/test_access_matrix.py`` walks every route of the
+app with every role and checks this matrix is what the API enforces. A route that needs no
+key (health, docs, Segment ingestion with write keys, console login) is listed in
+``PUBLIC_ROUTES``; any other route without ``require`` fails that test.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bestnext.access.model import Role
+
+
+class Permission(StrEnum):
+    EVENTS_WRITE = "events:write"  # send events (sources' write keys)
+    PROFILES_READ = "profiles:read"  # read profiles (pseudonymised unless PROFILES_IDENTIFIED)
+    PROFILES_IDENTIFIED = "profiles:identified"  # see identifiers and names in profiles
+    CONSENTS_READ = "consents:read"
+    CONSENTS_WRITE = "consents:write"
+    DECISIONS_REQUEST = "decisions:request"  # ask for next best actions
+    CONTACTS_WORK = "contacts:work"  # call tasks, branch briefings, service cases, outcomes
+    JOURNEYS_MANAGE = "journeys:manage"
+    CATALOG_MANAGE = "catalog:manage"
+    ANALYTICS_READ = "analytics:read"
+    PRIVACY_EXPORT = "privacy:export"
+    PRIVACY_ERASE = "privacy:erase"
+    RETENTION_RUN = "retention:run"
+    AUDIT_READ = "audit:read"
+    KEYS_MANAGE = "keys:manage"
+    USERS_MANAGE = "users:manage"
+    METRICS_READ = "metrics:read"
+    REPLAY_RUN = "replay:run"
+
+
+A, B, M, N, C = Role.AGENT, Role.BRANCH, Role.MARKETER, Role.ANALYST, Role.COMPLIANCE
+
+MATRIX: dict[Permission, frozenset[Role]] = {
+    Permission.EVENTS_WRITE: frozenset({Role.SOURCE}),
+    Permission.PROFILES_READ: frozenset({A, B, M, N, C}),
+    Permission.PROFILES_IDENTIFIED: frozenset({A, B, C}),
+    Permission.CONSENTS_READ: frozenset({A, B, C}),
+    Permission.CONSENTS_WRITE: frozenset({A, B, C}),
+    Permission.DECISIONS_REQUEST: frozenset({A, B, M}),
+    Permission.CONTACTS_WORK: frozenset({A, B}),
+    Permission.JOURNEYS_MANAGE: frozenset({M}),
+    Permission.CATALOG_MANAGE: frozenset({M}),
+    Permission.ANALYTICS_READ: frozenset({M, N, C}),
+    Permission.PRIVACY_EXPORT: frozenset({C}),
+    Permission.PRIVACY_ERASE: frozenset({C}),
+    Permission.RETENTION_RUN: frozenset({C}),
+    Permission.AUDIT_READ: frozenset({C}),
+    Permission.KEYS_MANAGE: frozenset(),
+    Permission.USERS_MANAGE: frozenset(),
+    Permission.METRICS_READ: frozenset({N}),
+    Permission.REPLAY_RUN: frozenset({M, N}),
+}
+
+# Routes that need no API key (path templates); everything else must use ``require``.
+PUBLIC_ROUTES: set[str] = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def roles_for(permission: Permission) -> frozenset[Role]:
+    """Roles holding ``permission`` (admins hold them all).
+
+    >>> sorted(r.value for r in roles_for(Permission.AUDIT_READ))
+    ['admin', 'compliance']
+    """
+    return MATRIX[permission] | {Role.ADMIN}
+
+
+def allows(role: Role, *permissions: Permission) -> bool:
+    """Whether ``role`` holds every one of ``permissions``.
+
+    >>> allows(Role.ANALYST, Permission.PROFILES_READ), allows(Role.ANALYST, Permission.PROFILES_IDENTIFIED)
+    (True, False)
+    """
+    return all(role in roles_for(p) for p in permissions)
+
+
+def register_public(*paths: str) -> None:
+    """Declare routes that authenticate another way or not at all (one line per context)."""
+    PUBLIC_ROUTES.update(paths)

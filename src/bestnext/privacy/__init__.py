@@ -1,0 +1,1 @@
+"""Data subject rights (export, erasure with tombstones), the privacy registry, retention."""

@@ -1,0 +1,92 @@
+"""Retention rules per event type (``retention.yaml`` of the bank), applied by a daily job.
+
+The journeys/timers context schedules :func:`run` once a day; ``bestnext privacy retention``
+runs it by hand (``--dry-run`` counts without deleting).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Connection, delete, func, or_, select
+
+from bestnext.errors import ConfigInvalid
+from bestnext.eventlog.tables import events
+
+_PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    event_type: str  # a message type (page) or a track event name
+    amount: int
+    unit: str  # day | week | month | year
+
+    def cutoff(self, now: datetime) -> datetime:
+        """The oldest instant kept.
+
+        >>> from datetime import UTC, datetime
+        >>> Rule("page", 13, "month").cutoff(datetime(2026, 3, 31, tzinfo=UTC)).date().isoformat()
+        '2025-02-28'
+        """
+        if self.unit in ("day", "week"):
+            return now - timedelta(days=self.amount * (7 if self.unit == "week" else 1))
+        months = self.amount * (12 if self.unit == "year" else 1)
+        year, month = divmod(now.month - 1 - months, 12)
+        year, month = now.year + year, month + 1
+        for day in range(now.day, 0, -1):
+            try:
+                return now.replace(year=year, month=month, day=day)
+            except ValueError:
+                continue
+        raise AssertionError("unreachable")
+
+
+def parse_rules(doc: Any) -> list[Rule]:
+    """Rules from the YAML document.
+
+    >>> parse_rules({"events": {"page": "13 months"}})
+    [Rule(event_type='page', amount=13, unit='month')]
+    """
+    table = doc.get("events") if isinstance(doc, dict) else None
+    if not isinstance(table, dict):
+        raise ConfigInvalid("retention.yaml needs an 'events' mapping: event type -> period.")
+    rules = []
+    for name, period in table.items():
+        match = _PERIOD.match(str(period))
+        if not match:
+            raise ConfigInvalid(f"retention.yaml: '{period}' for '{name}' is not like '13 months'.")
+        rules.append(Rule(str(name), int(match.group(1)), match.group(2)))
+    return rules
+
+
+def load_rules(config_dir: Path) -> list[Rule]:
+    path = config_dir / "retention.yaml"
+    if not path.exists():
+        return []
+    return parse_rules(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def apply(conn: Connection, rules: list[Rule], now: datetime, dry_run: bool = False) -> dict[str, int]:
+    """Delete (or count) the events older than their rule allows; returns counts per rule."""
+    counts: dict[str, int] = {}
+    for rule in rules:
+        where = (or_(events.c.type == rule.event_type, events.c.event == rule.event_type),
+                 events.c.occurred_at < rule.cutoff(now))
+        if dry_run:
+            counts[rule.event_type] = int(conn.execute(select(func.count()).where(*where)).scalar_one())
+        else:
+            counts[rule.event_type] = int(conn.execute(delete(events).where(*where)).rowcount)
+    return counts
+
+
+def run(container: Any, dry_run: bool = False) -> dict[str, int]:
+    """The daily job: apply the bank's rules at ``container.clock.now()`` in one transaction."""
+    rules = load_rules(container.settings.config_dir)
+    with container.engine.begin() as conn:
+        return apply(conn, rules, container.clock.now(), dry_run)
