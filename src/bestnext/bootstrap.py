@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bestnext import logging as bn_logging
+from bestnext.channels.processor import ChannelsProcessor
 from bestnext.clock import Clock, SystemClock
 from bestnext.consent import processor as consent_processor
 from bestnext.db import create_db_engine
@@ -59,4 +60,5 @@ def _processors(container: Container) -> list[Processor]:
     """The processors, in pipeline order: identity resolution first."""
     processors: list[Processor] = []
     processors.append(consent_processor.install(container.clock))  # keep after identity and profiles
+    processors.append(ChannelsProcessor())  # channels: after consent, before journeys
     return processors

@@ -14,17 +14,21 @@ from bestnext.access.permissions import Permission
 from bestnext.api import problems
 from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
+from bestnext.channels.background import DispatchThread
 from bestnext.eventlog import BackgroundRunner
 
 
 def create_app(container: Container) -> FastAPI:
     runner = BackgroundRunner(container.pipeline, container.notifier)
+    dispatch = DispatchThread(container)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if container.settings.run_workers:
             runner.start()
+            dispatch.start()
         yield
+        dispatch.stop()
         runner.stop()
 
     app = FastAPI(title="bestnext", version=__version__, lifespan=lifespan,
@@ -41,11 +45,12 @@ def create_app(container: Container) -> FastAPI:
 def _routers() -> list[APIRouter]:
     """Every context's router; contexts add theirs here."""
     from bestnext.access.routes import router as audit
+    from bestnext.channels.routes import router as channels
     from bestnext.consent.routes import router as consent
     from bestnext.ingest.routes import router as ingest
     from bestnext.privacy.routes import router as privacy
 
-    return [ingest, consent, privacy, audit]
+    return [ingest, consent, privacy, audit, channels]
 
 
 def _system_routes(app: FastAPI) -> None:

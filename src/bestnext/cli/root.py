@@ -80,6 +80,10 @@ def _mount_contexts() -> None:
     from bestnext.access import users_cli
 
     app.add_typer(users_cli.app, name="users")
+    from bestnext.channels import cli as channels_cli
+
+    channels_cli.mount(app)
+    channels_cli.mount_worker(app)
     from bestnext.access.cli import audit_app
     from bestnext.consent.cli import app as consents_app
     from bestnext.privacy.cli import app as privacy_app

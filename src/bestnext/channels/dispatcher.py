@@ -1,0 +1,140 @@
+"""Dispatch: claim due actions, ask the gate again, send through the channel's provider and
+record the result, each step in its own short transaction.
+
+Exactly once per action id: the claim is a lease; every state change is conditional on still
+holding it; the provider receives the action id as idempotency key and deduplicates a re-send
+after a crash; the timeline event's message id is derived from the action id (deduplicated by
+the event log). Assisted channels (call center, branch) create their task and record the send
+in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import Connection, Engine
+
+from bestnext.channels import assisted, metrics, outbox, timeline
+from bestnext.channels.config import ChannelsConfig, OperatorsConfig
+from bestnext.channels.model import SENT_EVENTS, OutboxRow, Rendered, SendError, backoff
+from bestnext.channels.ports import Gate, Resolver
+from bestnext.channels.providers import Provider
+from bestnext.channels.render import render
+from bestnext.clock import Clock
+
+log = structlog.get_logger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Dispatcher:
+    engine: Engine
+    clock: Clock
+    providers: Mapping[str, Provider]
+    gate: Gate
+    resolver: Resolver
+    config: ChannelsConfig
+    operators: OperatorsConfig
+    secret_key: str
+    worker: str = field(default_factory=worker_name)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def run_once(self) -> int:
+        """Claim one batch and handle it; returns how many actions were handled."""
+        cfg = self.config.dispatch
+        with self.engine.begin() as conn:
+            assisted.escalate(conn, self.clock.now())
+            rows = outbox.claim(conn, self.worker, self.clock.now(), cfg.batch_size,
+                                timedelta(seconds=cfg.lease_seconds))
+        for row in rows:
+            self.handle(row)
+        return len(rows)
+
+    def run_until_idle(self) -> int:
+        total = 0
+        while (n := self.run_once()) > 0:
+            total += n
+        return total
+
+    def run_forever(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
+        """The worker loop: dispatch, then sleep ``poll_seconds`` (or until woken)."""
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the loop must survive a database hiccup; the lease makes it safe
+                log.exception("dispatch_failed", worker=self.worker)
+                busy = 0
+            if not busy:
+                (wake or stop).wait(self.config.dispatch.poll_seconds)
+                if wake is not None:
+                    wake.clear()
+
+    def handle(self, row: OutboxRow) -> None:
+        a = row.action
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            verdict = self.gate(conn, row, now)
+            if verdict.kind == "cancel":
+                outbox.cancel(conn, a.id, self.worker, "cancelled: " + ",".join(verdict.reasons))
+                log.info("action_cancelled", action_id=a.id, channel=a.channel, reasons=verdict.reasons)
+                return
+            if verdict.kind == "reschedule" and verdict.at is not None:
+                outbox.reschedule(conn, a.id, self.worker, verdict.at, "rescheduled: " + ",".join(verdict.reasons))
+                return
+            if a.channel in ("call_center", "branch"):
+                made = (assisted.call_task_for if a.channel == "call_center" else assisted.briefing_for)(
+                    conn, a, now, self.operators)
+                self._record_sent(conn, row, made)
+                return
+            to = self.resolver(conn, a.person_id, a.channel)
+        if to is None:
+            self._failed(row, SendError(f"no {a.channel} address for the person", permanent=True))
+            return
+        self._send(row, render(a, to, now, base_url=self.config.public_base_url, secret_key=self.secret_key))
+
+    def _send(self, row: OutboxRow, message: Rendered) -> None:
+        provider = self.providers.get(row.action.channel)
+        if provider is None:
+            self._failed(row, SendError(f"no provider for {row.action.channel}", permanent=True))
+            return
+        try:
+            provider_id = provider.send(message, row.action.id)
+        except SendError as exc:
+            self._failed(row, exc)
+            return
+        with self.engine.begin() as conn:
+            self._record_sent(conn, row, provider_id)
+
+    def _record_sent(self, conn: Connection, row: OutboxRow, provider_id: str) -> None:
+        a, now = row.action, self.clock.now()
+        if not outbox.mark_sent(conn, a.id, self.worker, now, provider_id):
+            log.warning("lease_lost", action_id=a.id, worker=self.worker)
+            return
+        timeline.record(conn, a.person_id, SENT_EVENTS[a.channel], f"{a.id}:sent", now, touchpoint=a.channel,
+                        now=now, properties={"action_id": a.id, "action": a.action, "channel": a.channel,
+                                             "purpose": a.purpose, "product": a.product, "offer": a.offer,
+                                             "journey": a.journey, "based_on": list(a.based_on),
+                                             "assignee": a.assignee, "provider_message_id": provider_id})
+        metrics.SENT.labels(a.channel).inc()
+
+    def _failed(self, row: OutboxRow, exc: SendError) -> None:
+        cfg = self.config.dispatch
+        dead = exc.permanent or row.attempts >= cfg.max_attempts
+        retry_at = None if dead else self.clock.now() + timedelta(
+            seconds=backoff(row.attempts, self.rng, base=cfg.backoff_base_seconds, cap=cfg.backoff_cap_seconds))
+        with self.engine.begin() as conn:
+            outbox.mark_failed(conn, row.action.id, self.worker, exc.reason, retry_at)
+        metrics.FAILED.labels(row.action.channel).inc()
+        log.warning("send_failed", action_id=row.action.id, channel=row.action.channel,
+                    reason=exc.reason, attempts=row.attempts, dead=dead)

@@ -1,0 +1,107 @@
+"""The seams to other contexts (consent, contact policy, identity), in one place.
+
+Each port imports its context lazily, so that channels works (and is tested) before, and
+independently of, those contexts; when a context is absent the port says so explicitly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection
+
+from bestnext.channels import cases
+from bestnext.channels.model import OutboxRow, Verdict
+
+log = structlog.get_logger(__name__)
+
+#: ``gate(conn, row, at) -> Verdict``: asked right before each send.
+Gate = Callable[[Connection, OutboxRow, datetime], Verdict]
+#: ``resolve(conn, person_id, channel) -> address | None`` (email, phone, social id, ...).
+Resolver = Callable[[Connection, str, str], str | None]
+
+_ADDRESS_TYPES = {"email": ("email",), "sms": ("phone",), "social": ("facebook_id", "instagram_id")}
+
+
+def _module(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def policy_gate(conn: Connection, row: OutboxRow, at: datetime) -> Verdict:
+    """Consent, open service cases and the central contact policy, asked again before sending.
+
+    Consent withdrawn or an open case (for marketing) cancels; the contact policy reschedules
+    to its ``next_allowed_at`` (quiet hours, budget) or cancels when it gives none.
+    """
+    a = row.action
+    reasons = consent_refusal(conn, a.person_id, a.purpose, a.channel, at)
+    if reasons:
+        return Verdict("cancel", reasons)
+    if a.purpose == "marketing" and cases.has_open_case(conn, a.person_id):
+        return Verdict("cancel", ("open_service_case",))
+    policy = _module("bestnext.decisions.contact_policy")
+    if policy is None:
+        return Verdict.send()
+    result: Any = policy.check(conn, a.person_id, a.channel, a.purpose, at, action_id=a.action)
+    if result.allowed:
+        return Verdict.send()
+    found = tuple(str(r) for r in (result.reasons or ("contact_policy",)))
+    next_at = getattr(result, "next_allowed_at", None)
+    return Verdict("reschedule", found, next_at) if next_at else Verdict("cancel", found)
+
+
+def consent_refusal(conn: Connection, person_id: str, purpose: str, channel: str, at: datetime) -> tuple[str, ...]:
+    """Why consent forbids this contact (empty when allowed, or when consent is not installed)."""
+    services = _module("bestnext.consent.services")
+    if services is None:
+        return ()
+    categories = ["request"] if purpose == "service" else ["declared"]
+    decision: Any = services.may(conn, person_id, purpose, categories, channel, at)
+    if decision.allowed:
+        return ()
+    refused = [getattr(r, "code", str(r)) for r in decision.reasons if getattr(r, "granted", None) is False]
+    return tuple(str(r) for r in refused) or ("consent",)
+
+
+def identity_resolver(conn: Connection, person_id: str, channel: str) -> str | None:
+    """The person's address on ``channel`` from identity; push/app/web address the person id."""
+    if channel in ("push", "app", "web", "post", "call_center", "branch"):
+        return person_id
+    identity = _module("bestnext.identity.services")
+    if identity is None:
+        return None
+    wanted = _ADDRESS_TYPES.get(channel, ())
+    for ident in identity.identities_of(conn, person_id):
+        if ident.type in wanted:
+            return str(ident.value)
+    return None
+
+
+def withdraw_marketing(conn: Connection, person_id: str, channel: str, source: str, at: datetime,
+                       evidence: str) -> bool:
+    """Record that ``person_id`` withdrew own-marketing consent on ``channel``; False if consent
+    is not installed (the caller still logs the event that carries the request)."""
+    services = _module("bestnext.consent.services")
+    if services is None:
+        log.warning("consent_not_installed", person_id=person_id, channel=channel)
+        return False
+    model = importlib.import_module("bestnext.consent.model")
+    services.record(conn, person_id, {"own_marketing": False},
+                    model.Source(touchpoint=source, message_id=evidence), at)
+    return True
+
+
+def find_person(conn: Connection, id_type: str, value: str) -> str | None:
+    identity = _module("bestnext.identity.services")
+    if identity is None:
+        return None
+    found: str | None = identity.find_person(conn, id_type, value)
+    return found

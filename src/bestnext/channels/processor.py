@@ -1,0 +1,27 @@
+"""The channels processor: after identity has attributed inbound replies and visits, it applies
+their effects (SMS STOP withdraws marketing; a branch visit or subscription closes briefings)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from bestnext.channels import branch, ports
+from bestnext.eventlog import LoggedEvent
+
+
+class ChannelsProcessor:
+    name = "channels"
+
+    def handle(self, conn: Connection, batch: Sequence[LoggedEvent]) -> None:
+        for event in batch:
+            if event.person_id is None or event.type != "track":
+                continue
+            if event.event == "SMS Replied" and event.properties.get("intent") == "stop":
+                ports.withdraw_marketing(conn, event.person_id, "sms", "sms", event.occurred_at,
+                                         event.message_id)
+            elif event.event == "Branch Visited":
+                branch.close_for_person(conn, event.person_id, "visited", event.occurred_at)
+            elif event.event == "Product Subscribed":
+                branch.close_for_person(conn, event.person_id, "converted", event.occurred_at)

@@ -1,0 +1,9 @@
+"""Provider adapters: each speaks one real protocol and takes the action id as idempotency key."""
+
+from bestnext.channels.providers.base import Provider, SandboxProvider, http_error
+from bestnext.channels.providers.email import SmtpProvider
+from bestnext.channels.providers.files import BatchFileProvider
+from bestnext.channels.providers.http import MetaProvider, TwilioProvider, WebhookProvider
+
+__all__ = ["BatchFileProvider", "MetaProvider", "Provider", "SandboxProvider", "SmtpProvider",
+           "TwilioProvider", "WebhookProvider", "http_error"]

@@ -1,0 +1,57 @@
+"""Email over SMTP (stdlib ``smtplib``/``email``), STARTTLS and auth when configured.
+
+The action id becomes the ``Message-ID`` (``<id@bestnext>``), so a message re-sent after a crash
+is recognisably the same message to every MTA and mail client.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from bestnext.channels.model import Rendered, SendError
+
+
+class SmtpProvider:
+    def __init__(self, host: str, port: int, sender: str, *, starttls: bool = False,
+                 username: str | None = None, password: str | None = None, timeout: float = 30,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        self.host, self.port, self.sender = host, port, sender
+        self.starttls, self.username, self.password = starttls, username, password
+        self.timeout, self.tls_context = timeout, tls_context
+
+    def build(self, message: Rendered, idempotency_key: str) -> EmailMessage:
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = Address(addr_spec=message.to)
+        mail["Subject"] = message.subject or ""
+        mail["Message-ID"] = f"<{idempotency_key}@bestnext>"
+        mail["Date"] = formatdate(message.at.timestamp() if message.at else None, usegmt=True)
+        for name, value in message.headers.items():
+            mail[name] = value
+        mail.set_content(message.text)
+        if message.html:
+            mail.add_alternative(message.html, subtype="html")
+        return mail
+
+    def send(self, message: Rendered, idempotency_key: str) -> str:
+        mail = self.build(message, idempotency_key)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.ehlo()
+                if self.starttls:
+                    smtp.starttls(context=self.tls_context or ssl.create_default_context())
+                    smtp.ehlo()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused:
+            raise SendError("smtp: recipient refused", permanent=True) from None
+        except smtplib.SMTPResponseException as exc:
+            raise SendError(f"smtp {exc.smtp_code}", permanent=500 <= exc.smtp_code < 600) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SendError(f"smtp: {type(exc).__name__}") from None
+        return str(mail["Message-ID"])

@@ -1,0 +1,84 @@
+"""HTTP providers: Twilio-style SMS, Meta Messenger/Instagram send API, a generic signed webhook
+(push, in-app, web). ``httpx`` clients are injected, so unit tests pass a ``MockTransport``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from bestnext.channels.model import Rendered, SendError
+from bestnext.channels.providers.base import http_error
+from bestnext.channels.signatures import generic_signature
+
+
+def _post(client: httpx.Client, url: str, **kwargs: Any) -> dict[str, Any]:
+    try:
+        response = client.post(url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise http_error(exc) from None
+    if response.status_code >= 300:
+        raise http_error(None, response)
+    try:
+        body = response.json()
+    except ValueError:
+        raise SendError("provider answered without JSON") from None
+    return body if isinstance(body, dict) else {}
+
+
+class TwilioProvider:
+    """``POST /2010-04-01/Accounts/{sid}/Messages.json`` (form-encoded, basic auth)."""
+
+    def __init__(self, client: httpx.Client, base_url: str, account_sid: str, auth_token: str,
+                 sender: str, status_callback: str | None = None) -> None:
+        self.client, self.base_url = client, base_url.rstrip("/")
+        self.account_sid, self.auth_token, self.sender = account_sid, auth_token, sender
+        self.status_callback = status_callback
+
+    def send(self, message: Rendered, idempotency_key: str) -> str:
+        form = {"To": message.to, "From": self.sender, "Body": message.text}
+        if self.status_callback:
+            form["StatusCallback"] = self.status_callback
+        body = _post(self.client, f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json",
+                     data=form, auth=(self.account_sid, self.auth_token),
+                     headers={"Idempotency-Key": idempotency_key})
+        sid = body.get("sid")
+        if not sid:
+            raise SendError("provider answered without a message sid")
+        return str(sid)
+
+
+class MetaProvider:
+    """Messenger/Instagram send API: ``POST {graph}/me/messages`` with a page access token."""
+
+    def __init__(self, client: httpx.Client, base_url: str, page_token: str) -> None:
+        self.client, self.base_url, self.page_token = client, base_url.rstrip("/"), page_token
+
+    def send(self, message: Rendered, idempotency_key: str) -> str:
+        payload = {"recipient": {"id": message.to}, "messaging_type": "RESPONSE",
+                   "message": {"text": message.text}}
+        body = _post(self.client, f"{self.base_url}/me/messages", json=payload,
+                     params={"access_token": self.page_token}, headers={"Idempotency-Key": idempotency_key})
+        mid = body.get("message_id")
+        if not mid:
+            raise SendError("provider answered without a message_id")
+        return str(mid)
+
+
+class WebhookProvider:
+    """A signed JSON POST (``X-Bestnext-Signature``) with the ``Idempotency-Key`` header."""
+
+    def __init__(self, client: httpx.Client, url: str, secret: str) -> None:
+        self.client, self.url, self.secret = client, url, secret
+
+    def send(self, message: Rendered, idempotency_key: str) -> str:
+        raw = orjson.dumps({"id": message.action_id, "channel": message.channel, "to": message.to,
+                            "title": message.subject, "text": message.text})
+        stamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key,
+                   "X-Bestnext-Timestamp": stamp,
+                   "X-Bestnext-Signature": generic_signature(stamp, raw, self.secret)}
+        body = _post(self.client, self.url, content=raw, headers=headers)
+        return str(body.get("id") or idempotency_key)

@@ -1,0 +1,89 @@
+"""Signatures of webhooks and links: Twilio, Meta, our generic JSON webhook, unsubscribe tokens.
+
+Examples
+--------
+>>> sig = twilio_signature("https://x.example/sms", {"Body": "SI", "From": "+39333"}, "tok")
+>>> verify_twilio("https://x.example/sms", {"From": "+39333", "Body": "SI"}, "tok", sig)
+True
+>>> token = unsubscribe_token("p-1", "email", "k")
+>>> read_unsubscribe_token(token, "k")
+('p-1', 'email')
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from bestnext.errors import Unauthorized
+
+
+def twilio_signature(url: str, params: Mapping[str, str], auth_token: str) -> str:
+    """``X-Twilio-Signature``: base64 HMAC-SHA1 of the full URL followed by each POST
+    parameter's name and value, sorted by name."""
+    data = url + "".join(f"{k}{params[k]}" for k in sorted(params))
+    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify_twilio(url: str, params: Mapping[str, str], auth_token: str, signature: str | None) -> bool:
+    return bool(signature) and hmac.compare_digest(twilio_signature(url, params, auth_token), signature or "")
+
+
+def hub_signature(body: bytes, app_secret: str) -> str:
+    """Meta's ``X-Hub-Signature-256``: ``sha256=`` + hex HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_hub(body: bytes, app_secret: str, signature: str | None) -> bool:
+    return bool(signature) and hmac.compare_digest(hub_signature(body, app_secret), signature or "")
+
+
+def generic_signature(timestamp: str, body: bytes, secret: str) -> str:
+    """``X-Bestnext-Signature``: ``sha256=`` + hex HMAC-SHA256 of ``timestamp.body``."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return "sha256=" + mac
+
+
+def verify_generic(timestamp: str | None, body: bytes, secret: str, signature: str | None,
+                   now_epoch: float, tolerance: float = 300) -> bool:
+    """Valid signature, and a timestamp within ``tolerance`` seconds (no replays)."""
+    if not timestamp or not signature:
+        return False
+    try:
+        if abs(now_epoch - float(timestamp)) > tolerance:
+            return False
+    except ValueError:
+        return False
+    return hmac.compare_digest(generic_signature(timestamp, body, secret), signature)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def unsubscribe_token(person_id: str, channel: str, secret_key: str) -> str:
+    """A signed, URL-safe token naming the person and the channel to unsubscribe."""
+    body = _b64(f"{person_id}|{channel}".encode())
+    mac = hmac.new(secret_key.encode(), b"unsubscribe:" + body.encode(), hashlib.sha256).digest()[:18]
+    return f"{body}.{_b64(mac)}"
+
+
+def read_unsubscribe_token(token: str, secret_key: str) -> tuple[str, str]:
+    """``(person_id, channel)`` of a token; :class:`Unauthorized` when forged or malformed."""
+    body, _, mac = token.partition(".")
+    expected = hmac.new(secret_key.encode(), b"unsubscribe:" + body.encode(), hashlib.sha256).digest()[:18]
+    try:
+        ok = hmac.compare_digest(_unb64(mac), expected)
+        person_id, channel = _unb64(body).decode().split("|", 1)
+    except (ValueError, UnicodeDecodeError):
+        raise Unauthorized("The unsubscribe link is not valid.") from None
+    if not ok:
+        raise Unauthorized("The unsubscribe link is not valid.")
+    return person_id, channel

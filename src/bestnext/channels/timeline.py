@@ -1,0 +1,51 @@
+"""Sends, receipts and outcomes become events on the person's timeline (source ``channels``).
+
+They are appended to the event log with ``person_id`` already set (the channels context knows
+whom it contacted), deduplicated on ``(channels, message_id)`` like every other event, so that
+journeys can wait for them and models learn from them. Inbound messages from a provider
+(replies, social posts) carry the sender's identifier instead and go through identity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, update
+
+from bestnext.eventlog import NewEvent
+from bestnext.eventlog import store as log
+from bestnext.eventlog.tables import events
+
+SOURCE = "channels"
+
+
+def record(conn: Connection, person_id: str, name: str, message_id: str, at: datetime, *,
+           touchpoint: str, properties: dict[str, Any], now: datetime) -> bool:
+    """Append the event ``name`` for ``person_id``; False if ``message_id`` was already logged."""
+    payload = {"type": "track", "event": name, "messageId": message_id, "timestamp": at.isoformat(),
+               "properties": properties, "context": {"touchpoint": touchpoint, "personId": person_id}}
+    new = NewEvent(source_id=SOURCE, message_id=message_id, type="track", touchpoint=touchpoint,
+                   occurred_at=at, received_at=now, payload=payload, event=name)
+    if log.append(conn, [new]) == 0:
+        return False
+    conn.execute(update(events).where(events.c.source_id == SOURCE, events.c.message_id == message_id)
+                 .values(person_id=person_id))
+    return True
+
+
+def inbound(conn: Connection, name: str, message_id: str, at: datetime, *, touchpoint: str,
+            properties: dict[str, Any], traits: dict[str, Any] | None = None,
+            external_ids: list[dict[str, str]] | None = None, anonymous_id: str | None = None,
+            now: datetime) -> bool:
+    """Append an inbound message (a reply, a post) identified by the sender's identifiers."""
+    context: dict[str, Any] = {"touchpoint": touchpoint}
+    if traits:
+        context["traits"] = traits
+    if external_ids:
+        context["externalIds"] = external_ids
+    payload = {"type": "track", "event": name, "messageId": message_id, "timestamp": at.isoformat(),
+               "properties": properties, "context": context, "anonymousId": anonymous_id}
+    new = NewEvent(source_id=SOURCE, message_id=message_id, type="track", touchpoint=touchpoint,
+                   occurred_at=at, received_at=now, payload=payload, event=name, anonymous_id=anonymous_id)
+    return log.append(conn, [new]) == 1

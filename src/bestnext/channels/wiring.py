@@ -1,0 +1,77 @@
+"""Building the dispatcher and its providers from a container (sandbox unless told otherwise)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+
+from bestnext.channels import ports
+from bestnext.channels.config import ChannelsConfig, ProviderConfig, channels_config, operators_config
+from bestnext.channels.dispatcher import Dispatcher
+from bestnext.channels.providers import (
+    BatchFileProvider,
+    MetaProvider,
+    Provider,
+    SandboxProvider,
+    SmtpProvider,
+    TwilioProvider,
+    WebhookProvider,
+)
+from bestnext.errors import ConfigInvalid
+from bestnext.settings import Settings
+
+if TYPE_CHECKING:
+    from bestnext.bootstrap import Container
+
+
+def _need(cfg: ProviderConfig, name: str, secret: bool = False) -> str:
+    value = cfg.secret(name) if secret else cfg.option(name)
+    if not value:
+        raise ConfigInvalid(f"channels.yaml: provider '{cfg.kind}' needs '{name}'"
+                            + (f" (or '{name}_env')" if secret else ""))
+    return str(value)
+
+
+def provider(cfg: ProviderConfig, settings: Settings, channels: ChannelsConfig, client: httpx.Client) -> Provider:
+    """The real adapter for one configured provider."""
+    if cfg.kind == "smtp":
+        return SmtpProvider(_need(cfg, "host"), int(cfg.option("port", 25)), _need(cfg, "sender"),
+                            starttls=bool(cfg.option("starttls", False)), username=cfg.option("username"),
+                            password=cfg.secret("password"))
+    if cfg.kind == "twilio":
+        callback = f"{channels.public_base_url.rstrip('/')}/v1/webhooks/twilio/status"
+        return TwilioProvider(client, _need(cfg, "base_url"), _need(cfg, "account_sid"),
+                              _need(cfg, "auth_token", secret=True), _need(cfg, "sender"), callback)
+    if cfg.kind == "meta":
+        return MetaProvider(client, _need(cfg, "base_url"), _need(cfg, "page_token", secret=True))
+    if cfg.kind == "webhook":
+        return WebhookProvider(client, _need(cfg, "url"), _need(cfg, "secret", secret=True))
+    if cfg.kind == "batch_file":
+        return BatchFileProvider(settings.var_dir / str(cfg.option("directory", "post")))
+    if cfg.kind == "sandbox":
+        return SandboxProvider()
+    raise ConfigInvalid(f"channels.yaml: unknown provider kind '{cfg.kind}'")
+
+
+def providers(settings: Settings, client: httpx.Client | None = None) -> dict[str, Provider]:
+    """Every configured channel's provider; all sandbox when ``settings.sandbox``."""
+    channels = channels_config(settings.config_dir)
+    if settings.sandbox:
+        sandbox = SandboxProvider()
+        return {name: sandbox for name in ("email", "sms", "social", "push", "app", "web", "post")}
+    http = client or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+    return {name: provider(cfg, settings, channels, http) for name, cfg in channels.providers.items()}
+
+
+def dispatcher(container: Container, *, chosen: dict[str, Provider] | None = None,
+               gate: ports.Gate | None = None, resolver: ports.Resolver | None = None,
+               channels: ChannelsConfig | None = None) -> Dispatcher:
+    """A dispatcher for ``container``: real gate, identity's addresses and configured providers."""
+    settings = container.settings
+    return Dispatcher(
+        engine=container.engine, clock=container.clock,
+        providers=chosen if chosen is not None else providers(settings),
+        gate=gate or ports.policy_gate, resolver=resolver or ports.identity_resolver,
+        config=channels or channels_config(settings.config_dir),
+        operators=operators_config(settings.config_dir), secret_key=settings.secret_key)
