@@ -1,0 +1,54 @@
+"""``bestnext catalog check FILE`` and ``bestnext decisions ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from bestnext.cli.common import console, container, err_console, print_json
+from bestnext.errors import ConfigInvalid
+
+catalog_app = typer.Typer(help="The action catalog.", no_args_is_help=True)
+decisions_app = typer.Typer(help="Best next actions and the contact policy.", no_args_is_help=True)
+
+
+@catalog_app.command("check")
+def catalog_check(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Validate a catalog file; every error is printed with its line and field."""
+    from bestnext.decisions.catalog import load_catalog
+
+    try:
+        catalog = load_catalog(file)
+    except ConfigInvalid as exc:
+        if as_json:
+            print_json({"valid": False, "errors": exc.errors or [{"message": exc.detail}]})
+        else:
+            err_console.print(f"[red]{exc.detail}[/red]")
+            for e in exc.errors:
+                err_console.print(f"  line {e.get('line')}: {e.get('field') or '-'}: {e.get('message')}")
+        raise typer.Exit(1) from None
+    if as_json:
+        print_json({"valid": True, "version": catalog.version, "actions": len(catalog.actions),
+                    "offers": len(catalog.offers)})
+    else:
+        console.print(f"{file}: valid (version {catalog.version}, {len(catalog.actions)} actions, "
+                      f"{len(catalog.offers)} offers)")
+
+
+@decisions_app.command("at-risk")
+def decisions_at_risk() -> None:
+    """Persons whose own request has no answer within its time ("don't abandon")."""
+    from bestnext.decisions import services
+
+    with container() as c, c.engine.begin() as conn:
+        print_json(services.at_risk_of_abandonment(conn, c.clock.now()))
+
+
+@decisions_app.command("models")
+def decisions_models() -> None:
+    """Monitoring of the online models (responses, AUC, calibration, drift)."""
+    from bestnext.decisions import services
+
+    with container() as c, c.engine.begin() as conn:
+        print_json(services.models_report(conn))

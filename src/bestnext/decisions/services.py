@@ -1,0 +1,241 @@
+"""Use cases of decisions: decide for a person (and log it), record outcomes (and learn),
+report the models, list persons at risk of being abandoned.
+
+The catalog, the contact policy and the model bank are loaded once per process and
+database (:class:`Runtime`); every outcome updates the bank and persists the changed models
+in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import structlog
+from sqlalchemy import Connection
+
+from bestnext.calendar import BusinessCalendar
+from bestnext.clock import as_utc
+from bestnext.decisions import store
+from bestnext.decisions.arbitration import PolicyInputs
+from bestnext.decisions.arbitration import decide as decide_pure
+from bestnext.decisions.catalog import Catalog, load_catalog
+from bestnext.decisions.contact_policy import ContactPolicyConfig, load_config
+from bestnext.decisions.contacts import record_contact
+from bestnext.decisions.learning.bank import ModelBank
+from bestnext.decisions.model import REWARDS, ConsentUse, Decision, DecisionContext, ProfileView, RankedAction
+from bestnext.decisions.profile_view import view_of_profile
+from bestnext.errors import InvalidInput, NotFound
+
+log = structlog.get_logger(__name__)
+CONVERSION_WINDOW = timedelta(days=30)
+
+
+@dataclass
+class Runtime:
+    """What a process keeps between decisions: configuration and the online models."""
+
+    catalog: Catalog
+    policy: ContactPolicyConfig
+    bank: ModelBank = field(default_factory=ModelBank)
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    loaded: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    rng: np.random.Generator = field(default_factory=np.random.default_rng)
+
+    def models(self, conn: Connection) -> ModelBank:
+        if not self.loaded:
+            with self.lock:
+                if not self.loaded:
+                    self.bank.load(conn)
+                    self.loaded = True
+        return self.bank
+
+
+_RUNTIMES: dict[tuple[str, str], Runtime] = {}
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def _config_dir(config_dir: Path | None) -> Path:
+    if config_dir is not None:
+        return config_dir
+    from bestnext.settings import Settings
+
+    return Settings().config_dir
+
+
+def runtime(conn: Connection, config_dir: Path | None = None) -> Runtime:
+    """The runtime of this process for the connection's database and the bank's configuration."""
+    folder = _config_dir(config_dir)
+    key = (str(folder), conn.engine.url.render_as_string(hide_password=True))
+    found = _RUNTIMES.get(key)
+    if found is None:
+        with _RUNTIMES_LOCK:
+            found = _RUNTIMES.get(key)
+            if found is None:
+                found = _RUNTIMES[key] = Runtime(load_catalog(folder / "catalog.yaml"), load_config(folder))
+    return found
+
+
+def consent_check(conn: Connection, person_id: str) -> Any:
+    """The consent policy bound to the person's ledger (read once per decision)."""
+    from bestnext.consent import policy
+    from bestnext.consent import services as consent
+
+    state = consent.state(conn, person_id)
+    cache: dict[tuple[str, tuple[str, ...], str | None], ConsentUse] = {}
+
+    def check(purpose_of_use: str, data_categories: Any, channel: str | None, at: datetime) -> ConsentUse:
+        key = (purpose_of_use, tuple(data_categories), channel)
+        if key not in cache:
+            d = policy.may(state, purpose_of_use, data_categories, channel, at)
+            cache[key] = ConsentUse(purpose_of_use, channel, d.allowed,
+                                    tuple(r.code for r in d.reasons), d.may_promote)
+        return cache[key]
+
+    return check
+
+
+def load_view(conn: Connection, person_id: str, at: datetime) -> ProfileView:
+    from bestnext.profiles import services as profiles  # type: ignore[attr-defined,unused-ignore]
+
+    return view_of_profile(profiles.get_profile(conn, person_id), at)
+
+
+def decide(conn: Connection, person_id: str, context: DecisionContext, channel: str | None = None,
+           n: int = 3, *, config_dir: Path | None = None) -> list[RankedAction]:
+    """Rank the best next actions for ``person_id`` now and log the decision (contract function)."""
+    return list(decide_logged(conn, person_id, context, channel, n, config_dir=config_dir)[1].ranked)
+
+
+def decide_logged(conn: Connection, person_id: str, context: DecisionContext, channel: str | None = None,
+                  n: int = 3, *, config_dir: Path | None = None, view: ProfileView | None = None,
+                  rng: np.random.Generator | None = None) -> tuple[str, Decision]:
+    """Decide and log; returns ``(decision id, decision)``."""
+    if n < 1:
+        raise InvalidInput("n must be at least 1")
+    if context.at is None:
+        raise InvalidInput("The decision context needs its time (context.at).")
+    rt = runtime(conn, config_dir)
+    at = as_utc(context.at)
+    view = view or load_view(conn, person_id, at)
+    policy = PolicyInputs(store.contact_state(conn, person_id, at, rt.policy), rt.policy, rt.calendar,
+                          store.offer_usage(conn))
+    consent = consent_check(conn, person_id)
+    decision = decide_pure(view, context, rt.catalog, policy, rt.models(conn), consent=consent,
+                           channel=channel, n=n, rng=rng if rng is not None else rt.rng)
+    decision_id = str(uuid.uuid4())
+    store.insert_decision(conn, _decision_row(decision_id, person_id, at, channel, context, view, decision,
+                                              consent("profiling", ["behavioural"], context.inbound_channel, at)))
+    log.info("decided", decision_id=decision_id, person_id=person_id, control=decision.control,
+             actions=[a.action_id for a in decision.ranked])
+    return decision_id, decision
+
+
+def _decision_row(decision_id: str, person_id: str, at: datetime, channel: str | None,
+                  context: DecisionContext, view: ProfileView, decision: Decision,
+                  profiling: ConsentUse) -> dict[str, Any]:
+    return {
+        "id": decision_id, "person_id": person_id, "at": at, "channel": channel,
+        "context": {"reason": context.reason, "inbound_channel": context.inbound_channel,
+                    "language": context.language, "based_on": list(context.based_on),
+                    "features": dict(view.features), "profiling": profiling.allowed},
+        "catalog_version": decision.catalog_version, "control": decision.control,
+        "actions": [{"action_id": a.action_id, "purpose": a.purpose, "product": a.product, "offer": a.offer,
+                     "channel": a.channel, "score": a.score, "propensity": a.propensity,
+                     "probability": a.probability} for a in decision.ranked],
+    }
+
+
+@dataclass(frozen=True)
+class OutcomeRecorded:
+    decision_id: str
+    action_id: str
+    outcome: str
+    recorded: bool  # False when this outcome was already known (idempotent)
+    learned: bool
+
+
+def record_outcome(conn: Connection, decision_id: str, action_id: str, outcome: str, at: datetime, *,
+                   config_dir: Path | None = None) -> OutcomeRecorded:
+    """Record an outcome of a decided action; teach and persist the online model."""
+    if outcome not in REWARDS:
+        raise InvalidInput(f"unknown outcome '{outcome}'", errors=[{"field": "outcome", "message":
+                                                                     f"one of {sorted(REWARDS)}"}])
+    decision = store.get_decision(conn, decision_id)
+    if decision is None:
+        raise NotFound(f"No decision {decision_id}.")
+    action = next((a for a in decision["actions"] if a["action_id"] == action_id), None)
+    if action is None:
+        raise NotFound(f"Action {action_id} was not proposed by decision {decision_id}.")
+    at = as_utc(at)
+    ctx, person_id = decision["context"], decision["person_id"]
+    previous = store.outcomes_of(conn, decision_id)
+    reward = REWARDS[outcome]
+    if outcome == "converted" and at - as_utc(decision["at"]) > CONVERSION_WINDOW:
+        reward = None
+    already_learned = any(o["action_id"] == action_id and o["reward"] is not None for o in previous)
+    learn = reward is not None and not already_learned
+    if not store.insert_outcome(conn, {"decision_id": decision_id, "action_id": action_id,
+                                       "channel": action["channel"], "outcome": outcome, "offer": action["offer"],
+                                       "reward": reward if learn else None, "at": at}):
+        return OutcomeRecorded(decision_id, action_id, outcome, False, False)
+    _policy_effects(conn, person_id, action, ctx, outcome, at, decision_id)
+    if learn:
+        rt = runtime(conn, config_dir)
+        bank = rt.models(conn)
+        with rt.lock:
+            features = {**ctx.get("features", {}), f"ctx:channel={action['channel']}": 1.0}
+            bank.learn(action_id, action["channel"], features, float(reward or 0.0),
+                       profiling=bool(ctx.get("profiling")))
+            bank.save(conn)
+    return OutcomeRecorded(decision_id, action_id, outcome, True, learn)
+
+
+def _policy_effects(conn: Connection, person_id: str, action: dict[str, Any], ctx: dict[str, Any],
+                    outcome: str, at: datetime, decision_id: str) -> None:
+    if outcome == "impression" and action["channel"] == ctx.get("inbound_channel"):
+        # an offer presented during an inbound assisted contact counts like a sent one
+        record_contact(conn, ref=f"decision:{decision_id}:{action['action_id']}", person_id=person_id,
+                       channel=action["channel"], purpose=action["purpose"], at=at,
+                       action_id=action["action_id"], direction="in")
+    if outcome == "declined":
+        store.add_mark(conn, ref=f"decline:{decision_id}:{action['action_id']}", person_id=person_id,
+                       kind="decline", action_id=action["action_id"], at=at)
+
+
+def decision_public(decision_id: str, person_id: str, at: datetime, decision: Decision) -> dict[str, Any]:
+    """JSON-ready view of a logged decision."""
+    return {"id": decision_id, "person_id": person_id, "at": at.isoformat(), "control": decision.control,
+            "catalog_version": decision.catalog_version,
+            "actions": [_action_public(a) for a in decision.ranked]}
+
+
+def _action_public(a: RankedAction) -> dict[str, Any]:
+    out = asdict(a)
+    out["offer_valid_until"] = a.offer_valid_until.isoformat() if a.offer_valid_until else None
+    return out
+
+
+def models_report(conn: Connection) -> dict[str, Any]:
+    """Per model: responses, AUC and calibration over a sliding window, drift (from the database)."""
+    bank = ModelBank()
+    bank.load(conn)
+    return bank.monitor()
+
+
+def at_risk_of_abandonment(conn: Connection, at: datetime, within: timedelta = timedelta(0)) -> list[dict[str, Any]]:
+    """Persons whose own request has had no answer and whose answer is due by ``at + within``."""
+    at = as_utc(at)
+    return [{"person_id": r["person_id"], "request": r["message_id"], "kind": r["kind"], "channel": r["channel"],
+             "requested_at": r["at"], "due_at": r["due_at"], "overdue": as_utc(r["due_at"]) <= at}
+            for r in store.unanswered(conn, at + within)]
+
+
+__all__ = ["OutcomeRecorded", "Runtime", "at_risk_of_abandonment", "decide", "decide_logged",
+           "decision_public", "models_report", "record_outcome", "runtime"]
