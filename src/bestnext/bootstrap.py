@@ -16,6 +16,7 @@ from bestnext.channels.processor import ChannelsProcessor
 from bestnext.clock import Clock, SystemClock
 from bestnext.consent import processor as consent_processor
 from bestnext.db import create_db_engine
+from bestnext.decisions.contacts import ContactsProcessor
 from bestnext.eventlog import Notifier, Pipeline, Processor
 from bestnext.ingest.services import Receiver as IngestReceiver
 from bestnext.settings import Settings
@@ -61,4 +62,5 @@ def _processors(container: Container) -> list[Processor]:
     processors: list[Processor] = []
     processors.append(consent_processor.install(container.clock))  # keep after identity and profiles
     processors.append(ChannelsProcessor())  # channels: after consent, before journeys
+    processors.append(ContactsProcessor(container.settings.config_dir))  # decisions: before journeys
     return processors

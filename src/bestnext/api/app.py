@@ -47,10 +47,11 @@ def _routers() -> list[APIRouter]:
     from bestnext.access.routes import router as audit
     from bestnext.channels.routes import router as channels
     from bestnext.consent.routes import router as consent
+    from bestnext.decisions.routes import router as decisions
     from bestnext.ingest.routes import router as ingest
     from bestnext.privacy.routes import router as privacy
 
-    return [ingest, consent, privacy, audit, channels]
+    return [ingest, consent, privacy, audit, channels, decisions]
 
 
 def _system_routes(app: FastAPI) -> None:

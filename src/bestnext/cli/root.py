@@ -80,6 +80,10 @@ def _mount_contexts() -> None:
     from bestnext.access import users_cli
 
     app.add_typer(users_cli.app, name="users")
+    from bestnext.decisions import cli as decisions_cli
+
+    app.add_typer(decisions_cli.catalog_app, name="catalog")
+    app.add_typer(decisions_cli.decisions_app, name="decisions")
     from bestnext.channels import cli as channels_cli
 
     channels_cli.mount(app)
