@@ -161,7 +161,7 @@ DEMO_USERS: tuple[tuple[str, str, Role, str | None], ...] = (
     ("luigi", "Luigi (call center)", Role.AGENT, None),
     ("isabella", "Isabella (call center)", Role.AGENT, None),
     ("verdi", "Sig. Verdi (filiale MI02)", Role.BRANCH, "MI02"),
-    ("rossi.mi01", "Consulente MI01", Role.BRANCH, "MI01"),
+    ("bianchi", "Sig.ra Bianchi (filiale MI01)", Role.BRANCH, "MI01"),
     ("marketing", "Marketing", Role.MARKETER, None),
     ("analyst", "Analytics", Role.ANALYST, None),
     ("compliance", "Compliance", Role.COMPLIANCE, None),

@@ -17,7 +17,8 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from bestnext.access import Role, users
+from bestnext.access import users
+from bestnext.access.permissions import Permission, allows
 from bestnext.access.users import Session
 from bestnext.bootstrap import Container
 from bestnext.db import read
@@ -108,27 +109,27 @@ async def csrf_checked(request: Request, session: ConsoleSession) -> Session:
 CheckedSession = Annotated[Session, Depends(csrf_checked)]
 
 
-def allowed(session: Session, *roles: Role) -> bool:
-    """Whether the session's role (or admin) may use a screen for ``roles``."""
-    return session.user.role is Role.ADMIN or session.user.role in roles
+def allowed(session: Session, *permissions: Permission) -> bool:
+    """Whether the session's role holds every one of ``permissions`` (``access.permissions``)."""
+    return allows(session.user.role, *permissions)
 
 
-def role_required(*roles: Role) -> Callable[[Session], Session]:
-    """A dependency for a console page that only ``roles`` (and admins) may see."""
+def permitted(*permissions: Permission) -> Callable[[Session], Session]:
+    """A dependency for a console page that needs ``permissions``."""
 
     def _check(session: ConsoleSession) -> Session:
-        if not allowed(session, *roles):
+        if not allowed(session, *permissions):
             raise Forbidden(f"Role '{session.user.role.value}' may not open this page.")
         return session
 
     return _check
 
 
-def role_required_post(*roles: Role) -> Callable[[Session], Session]:
-    """Like :func:`role_required`, for a POST (CSRF checked)."""
+def permitted_post(*permissions: Permission) -> Callable[[Session], Session]:
+    """Like :func:`permitted`, for a POST (its CSRF token is checked first)."""
 
     def _check(session: CheckedSession) -> Session:
-        if not allowed(session, *roles):
+        if not allowed(session, *permissions):
             raise Forbidden(f"Role '{session.user.role.value}' may not do this.")
         return session
 

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from bestnext.access import Role
+from bestnext.access.permissions import Permission, allows
 from bestnext.access.users import Session
 from bestnext.clock import to_rome
 from bestnext.console.i18n import LANG_COOKIE, choose_lang, translator
@@ -18,15 +18,16 @@ from bestnext.console.i18n import LANG_COOKIE, choose_lang, translator
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-# (label key, path, roles besides admin)
-NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
-    ("search", "/console/search", (Role.AGENT, Role.BRANCH, Role.COMPLIANCE)),
-    ("queue", "/console/queue", (Role.AGENT,)),
-    ("branch", "/console/branch", (Role.BRANCH,)),
-    ("journeys", "/console/journeys", (Role.MARKETER,)),
-    ("catalog", "/console/catalog", (Role.MARKETER,)),
-    ("dashboards", "/console/dashboards", (Role.MARKETER, Role.ANALYST, Role.COMPLIANCE)),
-    ("privacy", "/console/privacy", (Role.COMPLIANCE,)),
+# (label key, path, permissions needed)
+P = Permission
+NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
+    ("search", "/console/search", (P.PROFILES_IDENTIFIED,)),
+    ("queue", "/console/queue", (P.CONTACTS_WORK, P.PROFILES_IDENTIFIED)),
+    ("branch", "/console/branch", (P.CONTACTS_WORK, P.PROFILES_IDENTIFIED)),
+    ("journeys", "/console/journeys", (P.JOURNEYS_MANAGE,)),
+    ("catalog", "/console/catalog", (P.CATALOG_MANAGE,)),
+    ("dashboards", "/console/dashboards", (P.ANALYTICS_READ,)),
+    ("privacy", "/console/privacy", (P.AUDIT_READ,)),
 )
 
 
@@ -47,8 +48,7 @@ def nav_for(session: Session | None) -> list[tuple[str, str]]:
     """The screens a session may open, as (label key, path)."""
     if session is None:
         return []
-    role = session.user.role
-    return [(key, path) for key, path, roles in NAV if role is Role.ADMIN or role in roles]
+    return [(key, path) for key, path, needs in NAV if allows(session.user.role, *needs)]
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None,

@@ -115,7 +115,7 @@ def test_disabling_a_user_ends_their_session(container: Container) -> None:
 
 @pytest.mark.parametrize(("role", "allowed", "denied"), [
     (Role.AGENT, "/console/queue", "/console/privacy"),
-    (Role.BRANCH, "/console/branch", "/console/queue"),
+    (Role.BRANCH, "/console/branch", "/console/journeys"),
     (Role.MARKETER, "/console/journeys", "/console/search"),
     (Role.ANALYST, "/console/dashboards", "/console/catalog"),
     (Role.COMPLIANCE, "/console/privacy", "/console/journeys"),

@@ -1,0 +1,166 @@
+"""Console use cases about one person: search, and the 360° view assembled from the services
+of identity, profiles, consent, channels, journeys and the event log.
+
+Reading a person is audited (``access.audit``) in the same transaction as the read.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bestnext.access import audit
+from bestnext.access.model import Principal
+from bestnext.channels import branch, calls, cases, outbox
+from bestnext.consent import services as consent
+from bestnext.console import search, store
+from bestnext.eventlog import store as eventlog
+from bestnext.identity import store as identity
+from bestnext.journeys import store as journeys
+
+TEXT_PROPERTIES = ("text", "message", "body", "comment", "question")
+
+
+def optional(module: str) -> ModuleType | None:
+    """A context's module if it is installed (the console degrades while contexts land)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A search result: the person, their name and what matched."""
+
+    person_id: str
+    name: str | None
+    matched_kind: str
+    matched_text: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    at: datetime
+    touchpoint: str
+    direction: str  # "in" (the person) or "out" (the bank)
+    name: str
+    text: str | None
+    details: dict[str, Any]
+
+
+@dataclass
+class PersonView:
+    person_id: str
+    name: str | None
+    identities: list[dict[str, Any]]
+    merges: list[dict[str, Any]]
+    traits: dict[str, dict[str, Any]]
+    lifecycle: str | None
+    household: dict[str, Any] | None
+    holdings: list[str]
+    interests: list[dict[str, Any]]
+    consents: dict[str, Any]
+    cases: list[cases.Case]
+    tasks: list[calls.CallTask]
+    appointments: list[branch.Appointment]
+    journeys: list[journeys.Instance]
+    timeline: list[TimelineItem] = field(default_factory=list)
+
+    @property
+    def touchpoints(self) -> list[str]:
+        return sorted({item.touchpoint for item in self.timeline})
+
+
+def search_people(conn: Connection, query: str, limit: int = 20) -> list[Hit]:
+    """People matching ``query`` (typo-tolerant), best first."""
+    names = store.name_candidates(conn)
+    candidates = store.identity_candidates(conn) + names
+    name_of = {c.person_id: c.text for c in names}
+    return [Hit(m.person_id, name_of.get(m.person_id), m.kind, m.text, m.score)
+            for m in search.rank(query, candidates, limit=limit)]
+
+
+def resolve_person(conn: Connection, person_id: str) -> str | None:
+    """The current id of ``person_id`` (following a merge), or None when unknown."""
+    if not identity.person_exists(conn, person_id):
+        return None
+    return identity.absorbed_into(conn, person_id) or person_id
+
+
+def person_view(conn: Connection, person_id: str, principal: Principal, now: datetime,
+                purpose: str = "console: customer 360") -> PersonView:
+    """Everything the bank knows about the person, for the 360° page (the read is audited)."""
+    audit.record(conn, principal, "person.read", person_id, purpose, now)
+    profile = _profile(conn, person_id)
+    view = PersonView(
+        person_id=person_id, name=profile["name"],
+        identities=[{"type": i.type, "value": i.value, "linked_by": i.linked_by, "shared": i.shared}
+                    for i in identity.identities_of(conn, person_id)],
+        merges=[dict(r._mapping) for r in identity.merges_of(conn, person_id)],
+        traits=profile["traits"], lifecycle=profile["lifecycle"], household=profile["household"],
+        holdings=profile["holdings"], interests=profile["interests"],
+        consents=consent.show(conn, person_id),
+        cases=cases.list_cases(conn, status="open", person_id=person_id),
+        tasks=[t for t in calls.list_tasks(conn, limit=1000) if t.person_id == person_id and t.status != "done"],
+        appointments=[a for a in branch.list_for_branch(conn, None, "expected") if a.person_id == person_id],
+        journeys=journeys.of_person(conn, person_id, status=None),
+    )
+    view.timeline = timeline(conn, person_id)
+    return view
+
+
+def timeline(conn: Connection, person_id: str, touchpoint: str | None = None) -> list[TimelineItem]:
+    """Every touchpoint of the person, newest first: what they did and what the bank sent."""
+    items = [TimelineItem(e.occurred_at, e.touchpoint, "out" if e.source_id == "channels" else "in",
+                          e.event or e.type, _text_of(e.properties), e.properties)
+             for e in eventlog.events_of(conn, person_id, limit=5000)]
+    for row in outbox.of_person(conn, person_id):
+        a = row.action
+        items.append(TimelineItem(row.sent_at or a.due_at, a.channel, "out", f"{a.action} ({row.status})",
+                                  a.text, {"product": a.product, "offer": a.offer, "journey": a.journey}))
+    if touchpoint:
+        items = [i for i in items if i.touchpoint == touchpoint]
+    return sorted(items, key=lambda i: i.at, reverse=True)
+
+
+def _text_of(properties: dict[str, Any]) -> str | None:
+    for key in TEXT_PROPERTIES:
+        value = properties.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _profile(conn: Connection, person_id: str) -> dict[str, Any]:
+    """The profile from ``profiles.services.get_profile`` (names from identify traits before it)."""
+    profiles = optional("bestnext.profiles.services")
+    if profiles is not None:
+        p = profiles.get_profile(conn, person_id)
+        traits = dict(p.traits)
+        name = store.name_from_traits({k: v.get("value") if isinstance(v, dict) else v for k, v in traits.items()})
+        household = p.household if isinstance(p.household, dict) or p.household is None else {"id": p.household}
+        interests = [i if isinstance(i, dict) else {"product": str(i)} for i in (p.interests or [])]
+        if isinstance(p.interests, dict):
+            interests = [{"product": k, "at": v} for k, v in p.interests.items()]
+        return {"name": name, "traits": traits, "lifecycle": p.lifecycle_stage, "household": household,
+                "holdings": list(p.holdings or []), "interests": interests}
+    names = [c.text for c in store.name_candidates(conn) if c.person_id == person_id]
+    household_id = identity.household_of_person(conn, person_id)
+    household = {"id": household_id, "members": identity.household_members(conn, household_id)} \
+        if household_id else None
+    return {"name": names[0] if names else None, "traits": {}, "lifecycle": None, "household": household,
+            "holdings": [], "interests": []}
+
+
+def names_of(conn: Connection, person_ids: set[str]) -> dict[str, str]:
+    """Display names of some people (for queues and briefings)."""
+    if not person_ids:
+        return {}
+    return {c.person_id: c.text for c in store.name_candidates(conn) if c.person_id in person_ids}
