@@ -18,7 +18,9 @@ from bestnext.consent import processor as consent_processor
 from bestnext.db import create_db_engine
 from bestnext.decisions.contacts import ContactsProcessor
 from bestnext.eventlog import Notifier, Pipeline, Processor
+from bestnext.identity.processor import IdentityProcessor
 from bestnext.ingest.services import Receiver as IngestReceiver
+from bestnext.profiles.processor import ProfilesProcessor
 from bestnext.settings import Settings
 from bestnext.timers.service import TimerService
 
@@ -60,6 +62,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *,
 def _processors(container: Container) -> list[Processor]:
     """The processors, in pipeline order: identity resolution first."""
     processors: list[Processor] = []
+    processors.append(IdentityProcessor(container.clock))  # identity: first
+    processors.append(ProfilesProcessor())  # profiles: after identity
     processors.append(consent_processor.install(container.clock))  # keep after identity and profiles
     processors.append(ChannelsProcessor())  # channels: after consent, before journeys
     processors.append(ContactsProcessor(container.settings.config_dir))  # decisions: before journeys

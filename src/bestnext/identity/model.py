@@ -1,0 +1,203 @@
+"""Identifiers of a message, normalised, and the rules that rank them (no I/O).
+
+An identifier is a ``(type, value)`` pair: ``user_id`` (the bank's customer number),
+``anonymous_id`` (a device, cookie or channel id), ``email``, ``phone`` (E.164) and every
+``context.externalIds[].type`` (``dmp_cookie``, ``facebook_id``, ``partner_lead_id``, ...).
+All identifiers of one message belong to one person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+
+USER_ID, ANONYMOUS_ID, EMAIL, PHONE = "user_id", "anonymous_id", "email", "phone"
+# Types whose values name one human: two different values in one message-link through a
+# device id mean the device is shared (a branch kiosk), not that the persons are one.
+PERSONAL_TYPES = (EMAIL, PHONE)
+# Identifiers through which the bank can reach a person (a "lead").
+SOCIAL_TYPES = frozenset({"facebook_id", "instagram_id", "twitter_id", "x_id", "linkedin_id",
+                          "tiktok_id", "social_id"})
+CONTACT_TYPES = frozenset({USER_ID, EMAIL, PHONE}) | SOCIAL_TYPES
+# Device-level identifiers: they link a message to a person only weakly.
+WEAK_TYPES = frozenset({ANONYMOUS_ID})
+MAX_VALUE = 320
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Identifier:
+    """One normalised identifier."""
+
+    type: str
+    value: str
+
+    def key(self) -> tuple[str, str]:
+        return (self.type, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An identifier held by a person, with the message that linked it."""
+
+    type: str
+    value: str
+    person_id: str
+    linked_by: str
+    shared: bool = False
+
+
+def normalize_email(raw: object) -> str | None:
+    """Lower-case, trimmed email, or None when it is not an email.
+
+    >>> normalize_email("  Martina.Bianchi@Example.ORG ")
+    'martina.bianchi@example.org'
+    >>> normalize_email("not-an-email") is None
+    True
+    """
+    if not isinstance(raw, str):
+        return None
+    value = raw.strip().lower()
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or len(value) > MAX_VALUE:
+        return None
+    return value
+
+
+def normalize_phone(raw: object, region: str = "IT") -> str | None:
+    """E.164 phone number (default region Italy), or None when it is not a phone number.
+
+    >>> normalize_phone("347 111 2233")
+    '+393471112233'
+    >>> normalize_phone("+39 347-111-2233")
+    '+393471112233'
+    >>> normalize_phone("abc") is None
+    True
+    """
+    if not isinstance(raw, (str, int)):
+        return None
+    try:
+        parsed = phonenumbers.parse(str(raw), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize(id_type: str, raw: object) -> str | None:
+    """Normalise ``raw`` as a value of ``id_type``.
+
+    >>> normalize("email", "A@B.IT")
+    'a@b.it'
+    >>> normalize("user_id", 100234)
+    '100234'
+    """
+    if id_type == EMAIL:
+        return normalize_email(raw)
+    if id_type == PHONE:
+        return normalize_phone(raw)
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        return None
+    value = str(raw).strip()
+    return value if value and len(value) <= MAX_VALUE else None
+
+
+def _traits(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found: list[Mapping[str, Any]] = []
+    context = payload.get("context")
+    if isinstance(context, Mapping) and isinstance(context.get("traits"), Mapping):
+        found.append(context["traits"])
+    if isinstance(payload.get("traits"), Mapping):
+        found.append(payload["traits"])
+    return found
+
+
+def _external_ids(payload: Mapping[str, Any]) -> Iterable[tuple[str, object]]:
+    context = payload.get("context")
+    items = context.get("externalIds") if isinstance(context, Mapping) else None
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping) and isinstance(item.get("type"), str):
+            id_type = item["type"].strip().lower()[:64]
+            if id_type:
+                yield id_type, item.get("id")
+
+
+def extract(payload: Mapping[str, Any]) -> list[Identifier]:
+    """Every identifier a Segment message carries, normalised and de-duplicated, ranked.
+
+    >>> msg = {"userId": "C1", "anonymousId": "web-1",
+    ...        "traits": {"email": " A@X.IT ", "phone": "3471112233"},
+    ...        "context": {"externalIds": [{"id": "88", "type": "dmp_cookie"}]}}
+    >>> [(i.type, i.value) for i in extract(msg)]
+    [('user_id', 'C1'), ('email', 'a@x.it'), ('phone', '+393471112233'), ('dmp_cookie', '88'), ('anonymous_id', 'web-1')]
+    """
+    raw: list[tuple[str, object]] = [(USER_ID, payload.get("userId"))]
+    if payload.get("type") == "alias":
+        raw.append((ANONYMOUS_ID, payload.get("previousId")))
+    for traits in _traits(payload):
+        raw += [(EMAIL, traits.get("email")), (PHONE, traits.get("phone"))]
+    raw += list(_external_ids(payload))
+    raw.append((ANONYMOUS_ID, payload.get("anonymousId")))
+    seen: dict[tuple[str, str], Identifier] = {}
+    for id_type, value in raw:
+        norm = normalize(id_type, value) if value is not None else None
+        if norm is not None:
+            seen.setdefault((id_type, norm), Identifier(id_type, norm))
+    return sorted(seen.values(), key=lambda i: (rank(i.type), i.type, i.value))
+
+
+def rank(id_type: str) -> int:
+    """How strongly a type names a person: lower is stronger.
+
+    >>> [rank(t) for t in ("user_id", "email", "phone", "facebook_id", "anonymous_id")]
+    [0, 1, 2, 3, 4]
+    """
+    order = {USER_ID: 0, EMAIL: 1, PHONE: 2, ANONYMOUS_ID: 4}
+    return order.get(id_type, 3)
+
+
+def household_of_message(payload: Mapping[str, Any]) -> str | None:
+    """The household a message puts its sender in, if any.
+
+    The rule: a ``group`` call whose ``traits.type`` is ``household`` or whose ``groupId``
+    starts with ``H-``; or a ``household_id`` trait (in ``traits`` or ``context.traits``).
+
+    >>> household_of_message({"type": "group", "groupId": "H-ROSSI"})
+    'H-ROSSI'
+    >>> household_of_message({"type": "group", "groupId": "acme", "traits": {"type": "company"}}) is None
+    True
+    >>> household_of_message({"type": "identify", "traits": {"household_id": "H-1"}})
+    'H-1'
+    """
+    if payload.get("type") == "group":
+        group_id = normalize("group", payload.get("groupId"))
+        traits = payload.get("traits")
+        kind = traits.get("type") if isinstance(traits, Mapping) else None
+        if group_id and (kind == "household" or group_id.startswith("H-")):
+            return group_id
+    for traits in _traits(payload):
+        value = normalize("household", traits.get("household_id"))
+        if value:
+            return value
+    return None
+
+
+def joint_holders(payload: Mapping[str, Any]) -> list[str]:
+    """Customer numbers of the holders of an ``Account Opened`` (joint holders), if several.
+
+    >>> joint_holders({"event": "Account Opened", "properties": {"holders": ["C1", "C2"]}})
+    ['C1', 'C2']
+    >>> joint_holders({"event": "Page", "properties": {"holders": ["C1", "C2"]}})
+    []
+    """
+    if payload.get("event") not in ("Account Opened", "Product Subscribed"):
+        return []
+    props = payload.get("properties")
+    holders = props.get("holders") if isinstance(props, Mapping) else None
+    if not isinstance(holders, list):
+        return []
+    values = [v for v in (normalize(USER_ID, h) for h in holders) if v]
+    return list(dict.fromkeys(values))

@@ -1,0 +1,60 @@
+"""The identity processor: first in the pipeline, attributes every event to a person."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from bestnext.clock import Clock
+from bestnext.eventlog.model import LoggedEvent
+from bestnext.identity import store
+from bestnext.identity.model import USER_ID, Identifier, extract, household_of_message, joint_holders
+from bestnext.identity.resolver import BatchResolver
+
+
+class IdentityProcessor:
+    """Resolves identities of each batch of the log, in offset order."""
+
+    name = "identity"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def handle(self, conn: Connection, batch: Sequence[LoggedEvent]) -> None:
+        extracted = [(ev, extract(ev.payload)) for ev in batch]
+        resolver = BatchResolver(conn, self.clock.now())
+        resolver.preload({i.key() for _, ids in extracted for i in ids})
+        for ev, ids in extracted:
+            person = resolver.resolve(ev, ids)
+            if person is not None:
+                resolver.assign[ev.seq] = person
+                link_households(conn, ev, ids)
+        resolver.flush()
+
+
+def link_households(conn: Connection, ev: LoggedEvent, ids: Sequence[Identifier]) -> None:
+    """Household links of a message (keyed by identifier, so they follow merges and splits).
+
+    A household ``group`` call or ``household_id`` trait links the message's strongest
+    identifier; the joint holders of an ``Account Opened`` join the household one of them is
+    in already, else a new one named ``joint-<account_id>``.
+    """
+    rows = []
+    household = household_of_message(ev.payload)
+    if household and ids:
+        rows.append(_row(household, ids[0], ev))
+    holders = joint_holders(ev.payload)
+    if len(holders) > 1:
+        keys = [(USER_ID, h) for h in holders]
+        known = store.households_of_identifiers(conn, keys)
+        account = ev.properties.get("account_id")
+        name = known[0][0] if known else f"joint-{account or ev.message_id}"[:200]
+        rows += [_row(name, Identifier(USER_ID, h), ev) for h in holders]
+    if rows:
+        store.link_household(conn, rows)
+
+
+def _row(household: str, ident: Identifier, ev: LoggedEvent) -> dict[str, object]:
+    return {"household_id": household, "id_type": ident.type, "value": ident.value,
+            "message_id": ev.message_id, "at": ev.occurred_at}

@@ -1,0 +1,204 @@
+"""Named queries of identity resolution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+
+from bestnext.eventlog.tables import events
+from bestnext.identity.model import Identifier, Identity
+from bestnext.identity.tables import (
+    household_links,
+    identities,
+    identity_conflicts,
+    identity_links,
+    identity_merges,
+    persons,
+)
+
+Key = tuple[str, str]
+_CHUNK = 500
+
+
+def owners(conn: Connection, keys: Iterable[Key]) -> dict[Key, tuple[str, bool]]:
+    """The person (and shared flag) of each known identifier among ``keys``: one query a chunk."""
+    wanted = set(keys)
+    values = sorted({v for _, v in wanted})
+    found: dict[Key, tuple[str, bool]] = {}
+    for i in range(0, len(values), _CHUNK):
+        query = select(identities.c.id_type, identities.c.value, identities.c.person_id,
+                       identities.c.shared).where(identities.c.value.in_(values[i:i + _CHUNK]))
+        for row in conn.execute(query):
+            if (row.id_type, row.value) in wanted:
+                found[(row.id_type, row.value)] = (row.person_id, bool(row.shared))
+    return found
+
+
+def find_owner(conn: Connection, id_type: str, value: str) -> str | None:
+    query = select(identities.c.person_id).where(
+        identities.c.id_type == id_type, identities.c.value == value)
+    found: str | None = conn.execute(query).scalar_one_or_none()
+    return found
+
+
+def identities_of(conn: Connection, person_id: str) -> list[Identity]:
+    query = (select(identities).where(identities.c.person_id == person_id)
+             .order_by(identities.c.linked_seq, identities.c.id_type, identities.c.value))
+    return [Identity(r.id_type, r.value, r.person_id, r.linked_by, bool(r.shared))
+            for r in conn.execute(query)]
+
+
+def identity_rows_of(conn: Connection, person_id: str) -> list[Any]:
+    return list(conn.execute(select(identities).where(identities.c.person_id == person_id)))
+
+
+def created_seqs(conn: Connection, person_ids: Iterable[str]) -> dict[str, int]:
+    ids = list(set(person_ids))
+    query = select(persons.c.id, persons.c.created_seq).where(persons.c.id.in_(ids))
+    return {r.id: int(r.created_seq) for r in conn.execute(query)}
+
+
+def person_exists(conn: Connection, person_id: str) -> bool:
+    return conn.execute(select(persons.c.id).where(persons.c.id == person_id)).first() is not None
+
+
+def absorbed_into(conn: Connection, person_id: str) -> str | None:
+    query = select(persons.c.absorbed_into).where(persons.c.id == person_id)
+    found: str | None = conn.execute(query).scalar_one_or_none()
+    return found
+
+
+def insert_rows(conn: Connection, table_name: str, rows: Sequence[dict[str, Any]]) -> None:
+    table = {"persons": persons, "identities": identities, "links": identity_links,
+             "conflicts": identity_conflicts}[table_name]
+    if rows:
+        conn.execute(insert(table), list(rows))
+
+
+def set_shared(conn: Connection, keys: Iterable[Key]) -> None:
+    for id_type, value in keys:
+        conn.execute(update(identities).where(identities.c.id_type == id_type,
+                                              identities.c.value == value).values(shared=True))
+
+
+def move_person(conn: Connection, from_id: str, to_id: str) -> None:
+    """Every identity and event of ``from_id`` now belongs to ``to_id``; ``from_id`` is absorbed."""
+    conn.execute(update(identities).where(identities.c.person_id == from_id).values(person_id=to_id))
+    conn.execute(update(events).where(events.c.person_id == from_id).values(person_id=to_id))
+    conn.execute(update(persons).where(persons.c.id == from_id).values(absorbed_into=to_id))
+    conn.execute(update(persons).where(persons.c.absorbed_into == from_id).values(absorbed_into=to_id))
+
+
+def insert_merge(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(identity_merges).values(**row))
+
+
+def was_unmerged(conn: Connection, a: str, b: str) -> bool:
+    """Whether an un-merge separated ``a`` and ``b`` (they must not merge again by themselves)."""
+    query = select(identity_merges.c.id).where(
+        identity_merges.c.undone_at.is_not(None),
+        or_(and_(identity_merges.c.survivor_id == a, identity_merges.c.absorbed_id == b),
+            and_(identity_merges.c.survivor_id == b, identity_merges.c.absorbed_id == a)))
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def assign_events(conn: Connection, pairs: Sequence[tuple[int, str]]) -> None:
+    """Attribute events (seq, person) in one executemany."""
+    if pairs:
+        stmt = (update(events).where(events.c.seq == bindparam("b_seq"))
+                .values(person_id=bindparam("b_person")))
+        conn.execute(stmt, [{"b_seq": s, "b_person": p} for s, p in pairs])
+
+
+def get_merge(conn: Connection, merge_id: str) -> Any:
+    return conn.execute(select(identity_merges).where(identity_merges.c.id == merge_id)).first()
+
+
+def merges_of(conn: Connection, person_id: str) -> list[Any]:
+    query = (select(identity_merges)
+             .where(or_(identity_merges.c.survivor_id == person_id,
+                        identity_merges.c.absorbed_id == person_id))
+             .order_by(identity_merges.c.seq, identity_merges.c.merged_at))
+    return list(conn.execute(query))
+
+
+def conflicts_of(conn: Connection, person_id: str) -> list[Any]:
+    query = (select(identity_conflicts)
+             .where(or_(identity_conflicts.c.person_id == person_id,
+                        identity_conflicts.c.other_person_id == person_id))
+             .order_by(identity_conflicts.c.seq))
+    return list(conn.execute(query))
+
+
+def mark_undone(conn: Connection, merge_id: str, at: datetime) -> None:
+    conn.execute(update(identity_merges).where(identity_merges.c.id == merge_id).values(undone_at=at))
+
+
+def restore_person(conn: Connection, person_id: str) -> None:
+    conn.execute(update(persons).where(persons.c.id == person_id).values(absorbed_into=None))
+
+
+def set_owner(conn: Connection, keys: Sequence[Key], person_id: str) -> None:
+    for id_type, value in keys:
+        conn.execute(update(identities).where(identities.c.id_type == id_type,
+                                              identities.c.value == value)
+                     .values(person_id=person_id))
+
+
+def event_rows_of(conn: Connection, person_id: str) -> list[Any]:
+    query = (select(events.c.seq, events.c.payload).where(events.c.person_id == person_id)
+             .order_by(events.c.seq))
+    return list(conn.execute(query))
+
+
+def event_payloads(conn: Connection, seqs: Iterable[int]) -> dict[int, dict[str, Any]]:
+    query = select(events.c.seq, events.c.payload).where(events.c.seq.in_(list(set(seqs))))
+    return {int(r.seq): r.payload for r in conn.execute(query)}
+
+
+# --- households ---------------------------------------------------------------------------
+
+def link_household(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    from bestnext.db import insert_ignore
+
+    insert_ignore(conn, household_links, rows, ("household_id", "id_type", "value"))
+
+
+def households_of_identifiers(conn: Connection, keys: Iterable[Key]) -> list[tuple[str, Any]]:
+    """(household, at) of links held by any of ``keys``, most recent first."""
+    keys = list(keys)
+    if not keys:
+        return []
+    query = (select(household_links.c.household_id, household_links.c.at,
+                    household_links.c.id_type, household_links.c.value)
+             .where(household_links.c.value.in_([v for _, v in keys]))
+             .order_by(household_links.c.at.desc()))
+    wanted = set(keys)
+    return [(r.household_id, r.at) for r in conn.execute(query) if (r.id_type, r.value) in wanted]
+
+
+def household_of_person(conn: Connection, person_id: str) -> str | None:
+    """The most recent household linked to any identity of the person."""
+    query = (select(household_links.c.household_id)
+             .join(identities, and_(identities.c.id_type == household_links.c.id_type,
+                                    identities.c.value == household_links.c.value))
+             .where(identities.c.person_id == person_id)
+             .order_by(household_links.c.at.desc()).limit(1))
+    found: str | None = conn.execute(query).scalar_one_or_none()
+    return found
+
+
+def household_members(conn: Connection, household_id: str) -> list[str]:
+    query = (select(identities.c.person_id).distinct()
+             .join(household_links, and_(identities.c.id_type == household_links.c.id_type,
+                                         identities.c.value == household_links.c.value))
+             .where(household_links.c.household_id == household_id)
+             .order_by(identities.c.person_id))
+    return [r.person_id for r in conn.execute(query)]
+
+
+def to_keys(items: Iterable[Identifier]) -> list[Key]:
+    return [i.key() for i in items]

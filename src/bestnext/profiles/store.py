@@ -1,0 +1,75 @@
+"""Named queries of profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+
+from bestnext.db import insert_ignore
+from bestnext.eventlog.model import LoggedEvent
+from bestnext.eventlog.tables import events
+from bestnext.profiles.model import ProfileState
+from bestnext.profiles.tables import profile_joint_holdings, profiles
+
+
+def load(conn: Connection, person_ids: Iterable[str]) -> dict[str, ProfileState]:
+    ids = sorted(set(person_ids))
+    found: dict[str, ProfileState] = {}
+    for i in range(0, len(ids), 500):
+        query = select(profiles).where(profiles.c.person_id.in_(ids[i:i + 500]))
+        for row in conn.execute(query):
+            found[row.person_id] = ProfileState.from_doc(row.doc, row.event_count)
+    return found
+
+
+def save(conn: Connection, states: dict[str, ProfileState], existing: set[str]) -> None:
+    """Insert new profiles and update the others, one executemany each."""
+    rows = [{"b_id": pid, "stage": st.stage, "count": st.event_count, "doc": st.to_doc()}
+            for pid, st in states.items()]
+    fresh = [r for r in rows if r["b_id"] not in existing]
+    known = [r for r in rows if r["b_id"] in existing]
+    if fresh:
+        conn.execute(insert(profiles), [
+            {"person_id": r["b_id"], "lifecycle_stage": r["stage"], "event_count": r["count"],
+             "doc": r["doc"]} for r in fresh])
+    if known:
+        stmt = (update(profiles).where(profiles.c.person_id == bindparam("b_id"))
+                .values(lifecycle_stage=bindparam("stage"), event_count=bindparam("count"),
+                        doc=bindparam("doc")))
+        conn.execute(stmt, known)
+
+
+def remove(conn: Connection, person_ids: Sequence[str]) -> None:
+    conn.execute(delete(profiles).where(profiles.c.person_id.in_(list(person_ids))))
+
+
+def remove_all(conn: Connection) -> None:
+    conn.execute(delete(profiles))
+    conn.execute(delete(profile_joint_holdings))
+
+
+def add_joint(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    insert_ignore(conn, profile_joint_holdings, rows, ("user_id", "product", "message_id"))
+
+
+def joint_of(conn: Connection, user_ids: Iterable[str]) -> list[Any]:
+    query = select(profile_joint_holdings).where(
+        profile_joint_holdings.c.user_id.in_(list(user_ids)))
+    return list(conn.execute(query))
+
+
+def events_upto(conn: Connection, person_id: str, upto: int) -> list[LoggedEvent]:
+    query = (select(events).where(events.c.person_id == person_id, events.c.seq <= upto)
+             .order_by(events.c.seq))
+    return [LoggedEvent(**row._mapping) for row in conn.execute(query)]
+
+
+def timeline(conn: Connection, person_id: str, limit: int, offset: int) -> tuple[list[LoggedEvent], int]:
+    """A page of the person's events, oldest first, and the total."""
+    query = (select(events).where(events.c.person_id == person_id)
+             .order_by(events.c.occurred_at, events.c.seq).limit(limit).offset(offset))
+    total = conn.execute(select(func.count()).select_from(events)
+                         .where(events.c.person_id == person_id)).scalar_one()
+    return [LoggedEvent(**row._mapping) for row in conn.execute(query)], int(total)
