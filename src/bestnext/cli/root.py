@@ -99,6 +99,13 @@ def _mount_contexts() -> None:
 
     app.add_typer(ingest_cli.sources_app, name="sources")
     app.command("import")(ingest_cli.import_file)
+    from bestnext.demo import cli as demo_cli
+    from bestnext.journeys import cli as journeys_cli
+    from bestnext.replay import cli as replay_cli
+
+    app.add_typer(journeys_cli.app, name="journeys")
+    app.add_typer(demo_cli.app, name="demo")
+    app.command("replay")(replay_cli.replay)
 
 
 _mount_contexts()

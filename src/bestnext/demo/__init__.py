@@ -1,0 +1,1 @@
+"""The demo bank: `bestnext demo load` and `bestnext demo up` (`make demo`)."""

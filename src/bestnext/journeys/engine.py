@@ -1,0 +1,190 @@
+"""Runs journey instances: entry on a matching event, steps until a wait, resume on an event or a
+timer. Every step is written in the transaction of the event or timer that caused it, so a
+restart resumes exactly where the instance was."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection
+
+from bestnext.clock import Clock, as_utc
+from bestnext.eventlog.model import LoggedEvent
+from bestnext.journeys import store
+from bestnext.journeys.config import load_journeys, load_signals
+from bestnext.journeys.facts import event_facts, var_facts
+from bestnext.journeys.model import Journey, Trigger, holds, parse_duration
+from bestnext.journeys.steps import StepRunner
+from bestnext.journeys.store import Instance
+from bestnext.timers import store as timers
+from bestnext.timers.model import Timer
+
+log = structlog.get_logger(__name__)
+WAKE = "journey.wake"
+MAX_STEPS = 64
+
+
+def trigger_matches(trigger: Trigger, facts: dict[str, Any]) -> bool:
+    if trigger.event and facts.get("event.name") != trigger.event:
+        return False
+    if trigger.type and facts.get("event.type") != trigger.type:
+        return False
+    return holds(trigger.when, facts)
+
+
+class JourneyEngine:
+    """Journeys of one bank configuration, on one clock."""
+
+    def __init__(self, config_dir: Path, clock: Clock, wake: Callable[[], None] | None = None) -> None:
+        self.config_dir, self.clock = config_dir, clock
+        self.journeys = {j.id: j for j in load_journeys(config_dir)}
+        self.signals = load_signals(config_dir)
+        self.steps = StepRunner(self, config_dir)
+        self.wake = wake or (lambda: None)
+        self.steps_run = 0
+
+    # -- events -------------------------------------------------------------------------------
+    def on_event(self, conn: Connection, event: LoggedEvent) -> None:
+        if event.person_id is None:
+            return
+        facts = event_facts(event, self.signals)
+        active = store.of_person(conn, event.person_id)
+        for inst in active:
+            self._advance_on_event(conn, inst, event, facts)
+        for journey in self.journeys.values():
+            if any(trigger_matches(t, facts) for t in journey.entry):
+                self._enter(conn, journey, event, facts)
+
+    def _advance_on_event(self, conn: Connection, inst: Instance, event: LoggedEvent,
+                          facts: dict[str, Any]) -> None:
+        journey = self.journeys.get(inst.journey_id)
+        if journey is None or inst.status != "active":
+            return
+        for kind, triggers in (("goal", journey.goals), ("exit", journey.exits)):
+            if any(trigger_matches(t, facts) for t in triggers):
+                self.finish(conn, inst, kind, event.message_id)
+                return
+        if inst.waiting_event and inst.step and inst.waiting_event == facts.get("event.name"):
+            step = journey.step(inst.step)
+            if holds(getattr(step, "when", []), facts):
+                inst.vars.setdefault("based_on", []).append(event.message_id)
+                inst.waiting_event, inst.wait_until = None, None
+                inst.vars["wait_token"] = str(uuid.uuid4())
+                store.log_step(conn, inst.id, step.id, "event", self.clock.now(), {"event": facts["event.name"]})
+                self.run(conn, journey, inst, getattr(step, "on_event"), facts)
+
+    def _enter(self, conn: Connection, journey: Journey, event: LoggedEvent, facts: dict[str, Any]) -> None:
+        assert event.person_id is not None
+        now = self.clock.now()
+        same = [i for i in store.of_person(conn, event.person_id) if i.journey_id == journey.id]
+        if same:
+            inst = same[0]
+            if inst.step and journey.step(inst.step).do == "debounce":
+                inst.vars.setdefault("based_on", []).append(event.message_id)
+                self._remember_signal(inst, facts)
+                self.park_until(conn, inst, journey.step(inst.step).id,
+                                now + parse_duration(getattr(journey.step(inst.step), "quiet")), debounce=True)
+            return
+        if not self._may_reenter(conn, journey, event.person_id, now):
+            return
+        profile = self.steps.profile(conn, event.person_id)
+        if not holds(journey.profile, {**facts, **profile, **self.steps.state(conn, event.person_id, now)}):
+            return
+        inst = Instance(id=str(uuid.uuid4()), journey_id=journey.id, version=journey.version,
+                        person_id=event.person_id, status="active", step=journey.steps[0].id,
+                        vars={"based_on": [event.message_id], "trigger": facts.get("event.name"),
+                              "touchpoint": facts.get("event.touchpoint")})
+        self._remember_signal(inst, facts)
+        store.insert(conn, inst, now, event.message_id)
+        self.run(conn, journey, inst, journey.steps[0].id, facts)
+
+    @staticmethod
+    def _remember_signal(inst: Instance, facts: dict[str, Any]) -> None:
+        for key, name in (("signal.product", "product"), ("event.properties.preferred_channel", "preferred"),
+                          ("event.properties.branch", "branch")):
+            if facts.get(key):
+                inst.vars[name] = facts[key]
+        if facts.get("signal.problem"):
+            inst.vars["problem"] = True
+
+    def _may_reenter(self, conn: Connection, journey: Journey, person_id: str, now: datetime) -> bool:
+        last = store.last_entry(conn, journey.id, person_id)
+        if last is None or journey.reentry.mode == "always":
+            return True
+        if journey.reentry.mode == "never":
+            return False
+        return as_utc(last) + parse_duration(journey.reentry.after) <= now
+
+    # -- timers -------------------------------------------------------------------------------
+    def on_timer(self, conn: Connection, timer: Timer) -> None:
+        inst = store.get(conn, str(timer.payload["instance"]))
+        if inst is None or inst.status != "active" or inst.step != timer.payload.get("step"):
+            return
+        if inst.vars.get("wait_token") != timer.payload.get("token"):
+            return
+        journey = self.journeys.get(inst.journey_id)
+        if journey is None:
+            self.finish(conn, inst, "journey_removed")
+            return
+        step = journey.step(inst.step)
+        inst.waiting_event, inst.wait_until = None, None
+        store.log_step(conn, inst.id, step.id, "timer", self.clock.now())
+        target = getattr(step, "on_timeout", None) or journey.after(step.id)
+        self.run(conn, journey, inst, target, {})
+
+    def park_until(self, conn: Connection, inst: Instance, step_id: str, due: datetime, *,
+                   debounce: bool = False, event: str | None = None) -> None:
+        token = str(uuid.uuid4())
+        inst.vars["wait_token"] = token
+        inst.step, inst.wait_until, inst.waiting_event = step_id, due, event
+        payload = {"instance": inst.id, "step": step_id, "token": token}
+        timers.schedule(conn, WAKE, due, payload, now=self.clock.now(), key=f"{inst.id}:{token}")
+        store.save(conn, inst, self.clock.now())
+        self.wake()
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self, conn: Connection, journey: Journey, inst: Instance, step_id: str | None,
+            facts: dict[str, Any]) -> None:
+        """Execute steps from ``step_id`` until one waits or the journey ends."""
+        for _ in range(MAX_STEPS):
+            if step_id is None:
+                self.finish(conn, inst, "completed")
+                return
+            step = journey.step(step_id)
+            inst.step = step_id
+            self.steps_run += 1
+            all_facts = {**facts, **var_facts(inst.vars)}
+            outcome = self.steps.execute(conn, journey, inst, step, all_facts)
+            if outcome == "park":
+                return
+            if isinstance(outcome, tuple):
+                self.finish(conn, inst, outcome[1])
+                return
+            step_id = outcome or journey.after(step_id)
+        self.finish(conn, inst, "too_many_steps")
+
+    def finish(self, conn: Connection, inst: Instance, reason: str, message_id: str | None = None) -> None:
+        inst.status = "completed" if reason in ("completed", "done", "goal") else "exited"
+        inst.vars.pop("wait_token", None)
+        inst.waiting_event = None
+        store.log_step(conn, inst.id, inst.step or "-", "end", self.clock.now(),
+                       {"reason": reason, "message": message_id})
+        store.save(conn, inst, self.clock.now(), end_reason=reason)
+
+
+class JourneysProcessor:
+    """The last processor of the pipeline: events advance and start journeys at once."""
+
+    name = "journeys"
+
+    def __init__(self, engine: JourneyEngine) -> None:
+        self.engine = engine
+
+    def handle(self, conn: Connection, batch: Any) -> None:
+        for event in batch:
+            self.engine.on_event(conn, event)

@@ -1,0 +1,187 @@
+"""The seams from journeys to the other contexts, in one place (each imported lazily).
+
+Profiles, consent, decisions and channels are separate contexts built to docs/CONTRACTS.md;
+a journey step asks them through these functions only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bestnext.calendar import BusinessCalendar, WeeklyHours
+from bestnext.errors import Unavailable
+
+CALENDAR = BusinessCalendar()
+CHANNELS = ("email", "sms", "call_center", "branch", "social", "web", "app", "push", "post")
+CHANNEL_ALIASES = {"phone": "call_center", "call": "call_center", "telephone": "call_center",
+                   "facebook": "social", "mail": "email", "ebanking": "app", "partner": "email",
+                   "third_party": "email", "atm": "app"}
+INTRUSIVE_HOURS = WeeklyHours.parse({"mon-sat": "09:00-20:00"})
+CALL_CENTER_HOURS = WeeklyHours.parse({"mon-fri": "09:00-20:00", "sat": "09:00-13:00"})
+
+
+def _module(name: str, required: bool = True) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if required:
+            raise Unavailable(f"journeys need {name}, which is not installed") from exc
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A decided action, ready to send."""
+
+    action: str
+    purpose: str
+    product: str | None
+    offer: str | None
+    channel: str
+    text: str
+
+
+def profile_facts(conn: Connection, person_id: str) -> dict[str, Any]:
+    """Flat facts of the person's profile (``profile.*``) for journey conditions."""
+    mod = _module("bestnext.profiles.services", required=False)
+    if mod is None:
+        return {}
+    prof = mod.get_profile(conn, person_id)
+    traits = {name: (t.get("value") if isinstance(t, dict) else getattr(t, "value", t))
+              for name, t in (getattr(prof, "traits", {}) or {}).items()}
+    facts: dict[str, Any] = {f"profile.traits.{k}": v for k, v in traits.items()}
+    facts["profile.first_name"] = traits.get("first_name")
+    facts["profile.lifecycle_stage"] = getattr(prof, "lifecycle_stage", None)
+    facts["profile.holdings"] = list(getattr(prof, "holdings", []) or [])
+    facts["profile.interests"] = list(getattr(prof, "interests", {}) or {})
+    facts["profile.household"] = getattr(prof, "household", None)
+    ids = getattr(prof, "identities", []) or []
+    facts["profile.id_types"] = sorted({str(getattr(i, "type", "")) for i in ids})
+    return facts
+
+
+def may_contact(conn: Connection, person_id: str, purpose: str, channel: str, at: datetime,
+                behavioural: bool) -> bool:
+    """Consent for this use (marketing from behavioural signals also needs profiling)."""
+    mod = _module("bestnext.consent.services")
+    assert mod is not None
+    categories = ["behavioural"] if behavioural and purpose == "marketing" else ["declared"]
+    if purpose == "service":
+        categories = ["request"]
+    return bool(mod.may(conn, person_id, purpose, categories, channel, at).allowed)
+
+
+def next_allowed(conn: Connection, person_id: str, channel: str, purpose: str, at: datetime,
+                 action_id: str | None = None) -> datetime | None:
+    """``at`` when the contact policy allows it, else its next allowed moment (None: never)."""
+    mod = _module("bestnext.decisions.contact_policy", required=False)
+    if mod is None:
+        return fallback_next_allowed(channel, at)
+    result = mod.check(conn, person_id, channel, purpose, at, action_id=action_id)
+    if result.allowed:
+        return at
+    return result.next_allowed_at  # type: ignore[no-any-return]
+
+
+def fallback_next_allowed(channel: str, at: datetime) -> datetime:
+    """Quiet hours alone (SMS and calls 09:00-20:00, never on Sundays or holidays)."""
+    if channel == "call_center":
+        return CALENDAR.next_open(at, CALL_CENTER_HOURS)
+    if channel == "sms":
+        return CALENDAR.next_open(at, INTRUSIVE_HOURS)
+    return at
+
+
+def call_center_open_at(at: datetime) -> datetime:
+    return CALENDAR.next_open(at, CALL_CENTER_HOURS)
+
+
+def sla_deadline(at: datetime, hours: float = 1.0) -> datetime:
+    """One business hour (call-center hours) after ``at``."""
+    return CALENDAR.add_business_time(at, timedelta(hours=hours), CALL_CENTER_HOURS)
+
+
+def decide(conn: Connection, person_id: str, at: datetime, *, channel: str | None, purpose: str,
+           reason: str, based_on: tuple[str, ...], variables: dict[str, Any],
+           products: list[str]) -> Offer | None:
+    """The best action of ``purpose`` from the NBA service (None when nothing is allowed)."""
+    services = _module("bestnext.decisions.services")
+    model = _module("bestnext.decisions.model")
+    assert services is not None and model is not None
+    ctx = model.DecisionContext(at=at, reason=reason, inbound_channel=None, based_on=based_on,
+                                features={"signal_products": products}, variables=variables)
+    ranked = services.decide(conn, person_id, ctx, channel, 5)
+    ranked = getattr(ranked, "ranked", ranked)
+    for item in ranked:
+        if item.purpose == purpose:
+            return Offer(item.action_id, item.purpose, item.product, item.offer, item.channel, item.text)
+    return None
+
+
+def enqueue(conn: Connection, *, action_id: str, person_id: str, channel: str, purpose: str,
+            action: str, due_at: datetime, product: str | None, offer: str | None, journey: str,
+            based_on: tuple[str, ...], assignee: str | None, text: str, now: datetime) -> None:
+    model = _module("bestnext.channels.model")
+    outbox = _module("bestnext.channels.outbox")
+    assert model is not None and outbox is not None
+    outbox.enqueue(conn, model.OutboundAction(
+        id=action_id, person_id=person_id, channel=channel, purpose=purpose, action=action,
+        due_at=due_at, product=product, offer=offer, journey=journey, based_on=based_on,
+        assignee=assignee, text=text), now=now)
+
+
+def open_case(conn: Connection, person_id: str, case_type: str, at: datetime,
+              based_on: tuple[str, ...], key: str, config_dir: Any) -> str:
+    cases = _module("bestnext.channels.cases")
+    config = _module("bestnext.channels.config")
+    assert cases is not None and config is not None
+    team, sla = "operations", timedelta(hours=24)
+    try:
+        spec = config.operators_config(config_dir).case_types.get(case_type)
+        if spec is not None:
+            team, sla = spec.team, timedelta(hours=spec.sla_hours)
+    except Exception:  # noqa: BLE001 - a missing operators file keeps the defaults
+        pass
+    return str(cases.open_case(conn, person_id, case_type, team=team, sla=sla, opened_by="journeys",
+                               at=at, based_on=based_on, action_id=key))
+
+
+def resolve_cases(conn: Connection, person_id: str, at: datetime) -> None:
+    """The service contact handled the person's open cases (service is done)."""
+    cases = _module("bestnext.channels.cases")
+    assert cases is not None
+    for case in cases.list_cases(conn, person_id=person_id):
+        if case.status in cases.OPEN_STATES:
+            cases.set_status(conn, case.id, "resolved", "journeys", at)
+
+
+def has_open_case(conn: Connection, person_id: str) -> bool:
+    cases = _module("bestnext.channels.cases", required=False)
+    return bool(cases and cases.has_open_case(conn, person_id))
+
+
+def assignees(config_dir: Any) -> dict[str, Any]:
+    """Call-center operators and branches (with advisors) from ``operators.yaml``."""
+    config = _module("bestnext.channels.config", required=False)
+    if config is None:
+        return {"operators": [], "branches": {}}
+    ops = config.operators_config(config_dir)
+    return {"operators": [o.name for o in ops.call_center.operators],
+            "branches": {b.id: [a.name for a in b.advisors] for b in ops.branches}}
+
+
+def home_branch(conn: Connection, person_id: str) -> str | None:
+    """The branch the person last dealt with (from their events), if any."""
+    from bestnext.eventlog import store as events
+
+    for event in reversed(events.events_of(conn, person_id)):
+        branch = event.properties.get("branch")
+        if isinstance(branch, str):
+            return branch
+    return None

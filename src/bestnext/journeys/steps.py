@@ -1,0 +1,194 @@
+"""What each kind of journey step does. Returns the next step id, ``"park"`` (waiting) or
+``("end", reason)``."""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from bestnext.clock import as_utc, to_rome
+from bestnext.journeys import ports, store
+from bestnext.journeys.model import (Branch, Count, Debounce, Decide, End, Journey, OpenCase, ResolveCases, Send, Step,
+                                     UpdateTraits, Wait, WaitEvent, holds, parse_duration)
+from bestnext.journeys.store import Instance
+
+if TYPE_CHECKING:
+    from bestnext.journeys.engine import JourneyEngine
+
+Outcome = str | None | tuple[str, str]
+
+
+class StepRunner:
+    def __init__(self, engine: JourneyEngine, config_dir: Path) -> None:
+        self.engine, self.config_dir = engine, config_dir
+        self._assignees: dict[str, Any] | None = None
+
+    @property
+    def now(self) -> datetime:
+        return self.engine.clock.now()
+
+    def profile(self, conn: Connection, person_id: str) -> dict[str, Any]:
+        return ports.profile_facts(conn, person_id)
+
+    def state(self, conn: Connection, person_id: str, now: datetime) -> dict[str, Any]:
+        deadline = ports.sla_deadline(now)
+        return {"state.open_case": ports.has_open_case(conn, person_id),
+                "state.assisted_scheduled": store.assisted_between(conn, person_id, now, deadline) is not None,
+                "state.call_center_open": ports.call_center_open_at(now) == now}
+
+    def execute(self, conn: Connection, journey: Journey, inst: Instance, step: Step,
+                facts: dict[str, Any]) -> Outcome:
+        store.log_step(conn, inst.id, step.id, step.do, self.now)
+        handler = getattr(self, f"_{step.do}")
+        return handler(conn, journey, inst, step, facts)  # type: ignore[no-any-return]
+
+    def _wait(self, conn: Connection, _j: Journey, inst: Instance, step: Wait, _f: dict[str, Any]) -> Outcome:
+        base = self.now
+        if step.until_var and inst.vars.get(step.until_var):
+            base = max(base, as_utc(datetime.fromisoformat(str(inst.vars[step.until_var]))))
+        due = base + parse_duration(step.for_) if step.for_ else base
+        if step.until_open:
+            due = ports.call_center_open_at(due) if step.until_open == "call_center" else \
+                ports.fallback_next_allowed(step.until_open, due)
+        self.engine.park_until(conn, inst, step.id, due)
+        return "park"
+
+    def _debounce(self, conn: Connection, _j: Journey, inst: Instance, step: Debounce,
+                  _f: dict[str, Any]) -> Outcome:
+        self.engine.park_until(conn, inst, step.id, self.now + parse_duration(step.quiet), debounce=True)
+        return "park"
+
+    def _wait_event(self, conn: Connection, _j: Journey, inst: Instance, step: WaitEvent,
+                    _f: dict[str, Any]) -> Outcome:
+        self.engine.park_until(conn, inst, step.id, self.now + parse_duration(step.timeout), event=step.event)
+        return "park"
+
+    def _branch(self, conn: Connection, _j: Journey, inst: Instance, step: Branch, facts: dict[str, Any]) -> Outcome:
+        full = {**facts, **self.profile(conn, inst.person_id), **self.state(conn, inst.person_id, self.now)}
+        for case in step.cases:
+            if holds(case.when, full):
+                return case.next
+        return step.default
+
+    def _count(self, _c: Connection, _j: Journey, inst: Instance, step: Count, _f: dict[str, Any]) -> Outcome:
+        inst.vars[step.var] = int(inst.vars.get(step.var, 0)) + 1
+        return step.on_max if inst.vars[step.var] > step.max else step.next
+
+    def _end(self, _c: Connection, _j: Journey, _i: Instance, step: End, _f: dict[str, Any]) -> Outcome:
+        return ("end", step.reason)
+
+    def _update_traits(self, _c: Connection, _j: Journey, inst: Instance, step: UpdateTraits,
+                       _f: dict[str, Any]) -> Outcome:
+        inst.vars.setdefault("traits", {}).update(step.traits)
+        return step.next
+
+    def _resolve_cases(self, conn: Connection, _j: Journey, inst: Instance, step: ResolveCases,
+                       _f: dict[str, Any]) -> Outcome:
+        ports.resolve_cases(conn, inst.person_id, self.now)
+        return step.next
+
+    def _open_case(self, conn: Connection, _j: Journey, inst: Instance, step: OpenCase,
+                   _f: dict[str, Any]) -> Outcome:
+        inst.vars["case_id"] = ports.open_case(conn, inst.person_id, step.type, self.now,
+                                               tuple(inst.vars.get("based_on", [])), f"{inst.id}:{step.id}",
+                                               self.config_dir)
+        return step.next
+
+    def _decide(self, conn: Connection, _j: Journey, inst: Instance, step: Decide, _f: dict[str, Any]) -> Outcome:
+        channel = self._resolve(step.channel, inst) if step.channel else None
+        behavioural = inst.vars.get("trigger") not in ("Form Submitted", "Lead Received")
+        if step.purpose == "marketing" and not ports.may_contact(
+                conn, inst.person_id, "marketing", channel or "email", self.now, behavioural):
+            return step.on_none
+        offer = ports.decide(conn, inst.person_id, self.now, channel=channel, purpose=step.purpose,
+                             reason=str(inst.vars.get("trigger") or "journey"),
+                             based_on=tuple(inst.vars.get("based_on", [])),
+                             variables=self._template_vars(conn, inst),
+                             products=[p for p in [inst.vars.get("product")] if p])
+        if offer is None:
+            return step.on_none
+        inst.vars[step.store] = {"action": offer.action, "purpose": offer.purpose, "product": offer.product,
+                                 "offer": offer.offer, "channel": offer.channel, "text": offer.text}
+        return step.next
+
+    def _send(self, conn: Connection, journey: Journey, inst: Instance, step: Send, _f: dict[str, Any]) -> Outcome:
+        decided = inst.vars.get(step.decision or "", {}) if step.decision else {}
+        channel = self._resolve(step.channel, inst)
+        purpose = step.purpose or decided.get("purpose") or "service"
+        action = step.action or decided.get("action")
+        if not action or channel not in ports.CHANNELS:
+            return step.next
+        due = self._due(conn, inst, step, channel, purpose, action)
+        if due is None:
+            store.log_step(conn, inst.id, step.id, "blocked", self.now, {"channel": channel})
+            return step.next
+        variables = self._template_vars(conn, inst) | {"when": _spoken(due)}
+        text = _fill(step.text.get("it") or "", variables) if step.text else decided.get("text") or ""
+        action_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{inst.id}:{step.id}:{inst.vars.get('sends', 0)}"))
+        inst.vars["sends"] = int(inst.vars.get("sends", 0)) + 1
+        based_on = tuple(dict.fromkeys(inst.vars.get("based_on", [])))
+        product = step.product or decided.get("product") or inst.vars.get("product")
+        offer = step.offer or decided.get("offer")
+        assignee = self._assignee(conn, channel, step, inst)
+        ports.enqueue(conn, action_id=action_id, person_id=inst.person_id, channel=channel, purpose=purpose,
+                      action=action, due_at=due, product=product, offer=offer, journey=journey.id,
+                      based_on=based_on, assignee=assignee, text=text, now=self.now)
+        store.add_contact(conn, {"id": action_id, "instance_id": inst.id, "journey_id": journey.id,
+                                 "person_id": inst.person_id, "channel": channel, "purpose": purpose,
+                                 "action": action, "product": product, "due_at": due, "based_on": list(based_on)})
+        if step.remember_as:
+            inst.vars[step.remember_as] = due.isoformat()
+        return step.next
+
+    def _due(self, conn: Connection, inst: Instance, step: Send, channel: str, purpose: str,
+             action: str) -> datetime | None:
+        if step.at == "now":
+            return self.now
+        if step.at == "call_at" and inst.vars.get("call_at"):
+            return max(self.now, as_utc(datetime.fromisoformat(str(inst.vars["call_at"]))))
+        return ports.next_allowed(conn, inst.person_id, channel, purpose, self.now, action)
+
+    def _resolve(self, value: str, inst: Instance) -> str:
+        if value.startswith("{") and value.endswith("}"):
+            path = value[1:-1].split(".")
+            found: Any = inst.vars if path[0] == "vars" else inst.vars.get(path[0], {})
+            for part in path[1:]:
+                found = found.get(part) if isinstance(found, dict) else None
+            value = str(found or "")
+        return ports.CHANNEL_ALIASES.get(value, value)
+
+    def _assignee(self, conn: Connection, channel: str, step: Send, inst: Instance) -> str | None:
+        if step.assignee:
+            return step.assignee
+        if self._assignees is None:
+            self._assignees = ports.assignees(self.config_dir)
+        if channel == "call_center":
+            ops = self._assignees["operators"]
+            return str(ops[zlib.crc32(inst.person_id.encode()) % len(ops)]) if ops else "call_center"
+        if channel == "branch":
+            branches = self._assignees["branches"]
+            branch = inst.vars.get("branch") or ports.home_branch(conn, inst.person_id) or next(iter(branches), None)
+            advisors = branches.get(branch) or []
+            return f"{branch}: {advisors[0]}" if advisors else branch
+        return None
+
+    def _template_vars(self, conn: Connection, inst: Instance) -> dict[str, Any]:
+        profile = self.profile(conn, inst.person_id)
+        call_at = inst.vars.get("call_at")
+        return {"first_name": profile.get("profile.first_name") or "", "product": inst.vars.get("product") or "",
+                "call_at": _spoken(as_utc(datetime.fromisoformat(str(call_at)))) if call_at else ""}
+
+
+def _spoken(at: datetime) -> str:
+    local = to_rome(at)
+    return local.strftime("%d/%m %H:%M")
+
+
+def _fill(template: str, variables: dict[str, Any]) -> str:
+    return template.format_map(defaultdict(str, variables))

@@ -1,0 +1,102 @@
+"""Named queries on journey instances, their steps and the contacts they scheduled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select, update
+
+from bestnext.journeys.tables import journey_contacts, journey_instances, journey_steps
+
+
+@dataclass
+class Instance:
+    id: str
+    journey_id: str
+    version: int
+    person_id: str
+    status: str
+    step: str | None
+    vars: dict[str, Any] = field(default_factory=dict)
+    waiting_event: str | None = None
+    wait_until: datetime | None = None
+    entered_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+def _instance(row: Any) -> Instance:
+    return Instance(id=row["id"], journey_id=row["journey_id"], version=row["version"],
+                    person_id=row["person_id"], status=row["status"], step=row["step"],
+                    vars=dict(row["vars"] or {}), waiting_event=row["waiting_event"],
+                    wait_until=row["wait_until"], entered_at=row["entered_at"], ended_at=row["ended_at"])
+
+
+def insert(conn: Connection, inst: Instance, now: datetime, entry_message: str | None) -> None:
+    conn.execute(journey_instances.insert().values(
+        id=inst.id, journey_id=inst.journey_id, version=inst.version, person_id=inst.person_id,
+        status=inst.status, step=inst.step, vars=inst.vars, waiting_event=inst.waiting_event,
+        wait_until=inst.wait_until, entered_at=now, updated_at=now, entry_message=entry_message))
+
+
+def save(conn: Connection, inst: Instance, now: datetime, end_reason: str | None = None) -> None:
+    values: dict[str, Any] = {"status": inst.status, "step": inst.step, "vars": inst.vars,
+                              "waiting_event": inst.waiting_event, "wait_until": inst.wait_until,
+                              "updated_at": now}
+    if inst.status != "active":
+        values |= {"ended_at": now, "end_reason": end_reason}
+    conn.execute(update(journey_instances).where(journey_instances.c.id == inst.id).values(**values))
+
+
+def get(conn: Connection, instance_id: str) -> Instance | None:
+    row = conn.execute(select(journey_instances).where(journey_instances.c.id == instance_id)).mappings().first()
+    return _instance(row) if row else None
+
+
+def of_person(conn: Connection, person_id: str, status: str | None = "active") -> list[Instance]:
+    query = select(journey_instances).where(journey_instances.c.person_id == person_id)
+    if status:
+        query = query.where(journey_instances.c.status == status)
+    return [_instance(r) for r in conn.execute(query.order_by(journey_instances.c.entered_at)).mappings()]
+
+
+def last_entry(conn: Connection, journey_id: str, person_id: str) -> datetime | None:
+    query = (select(journey_instances.c.entered_at)
+             .where(journey_instances.c.journey_id == journey_id, journey_instances.c.person_id == person_id)
+             .order_by(journey_instances.c.entered_at.desc()).limit(1))
+    return conn.execute(query).scalar_one_or_none()
+
+
+def log_step(conn: Connection, instance_id: str, step: str, kind: str, at: datetime,
+             outcome: dict[str, Any] | None = None) -> None:
+    conn.execute(journey_steps.insert().values(
+        instance_id=instance_id, step=step, kind=kind, at=at,
+        outcome=orjson.dumps(outcome, default=str).decode() if outcome else None))
+
+
+def steps_of(conn: Connection, instance_id: str) -> list[dict[str, Any]]:
+    query = select(journey_steps).where(journey_steps.c.instance_id == instance_id).order_by(journey_steps.c.id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def add_contact(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(journey_contacts.insert().values(**row))
+
+
+def assisted_between(conn: Connection, person_id: str, start: datetime, end: datetime) -> dict[str, Any] | None:
+    """A call or branch contact already scheduled for the person in ``[start, end]``."""
+    query = (select(journey_contacts)
+             .where(journey_contacts.c.person_id == person_id,
+                    journey_contacts.c.channel.in_(["call_center", "branch"]),
+                    journey_contacts.c.due_at >= start, journey_contacts.c.due_at <= end)
+             .order_by(journey_contacts.c.due_at).limit(1))
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def move_person(conn: Connection, from_id: str, to_id: str) -> None:
+    """Journeys follow the person when identity merges two profiles."""
+    for table in (journey_instances, journey_contacts):
+        conn.execute(update(table).where(table.c.person_id == from_id).values(person_id=to_id))

@@ -1,0 +1,44 @@
+"""``bestnext replay FILE [--json] [--until T]``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from bestnext.cli.common import console, err_console
+from bestnext.errors import BestnextError
+from bestnext.replay.driver import iter_json
+from bestnext.replay.service import replay_file
+
+
+def replay(file: Path = typer.Argument(..., help="JSON lines, one Segment message a line."),
+           as_json: bool = typer.Option(False, "--json", help="One JSON object per action."),
+           until: str | None = typer.Option(None, "--until", help="ISO 8601; default 14 days after the last line.")) -> None:
+    """Replay a customer history on a virtual clock and print the bank's actions."""
+    try:
+        end = datetime.fromisoformat(until) if until else None
+        result = replay_file(file, end)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] --until: {exc}")
+        raise typer.Exit(2) from None
+    except BestnextError as exc:
+        err_console.print(f"[red]error:[/red] {exc.detail}")
+        for item in exc.errors:
+            err_console.print(f"  - {item}")
+        raise typer.Exit(1) from None
+    for number, message in result.errors:
+        err_console.print(f"line {number}: rejected: {message}")
+    if as_json:
+        for line in iter_json(result.actions):
+            typer.echo(line)
+        return
+    table = Table(title=f"{file.name}: {len(result.actions)} actions")
+    for col in ("at", "person", "channel", "purpose", "action", "product", "offer", "journey", "assignee", "text"):
+        table.add_column(col, overflow="fold")
+    for a in result.actions:
+        table.add_row(*(str(a[k] or "") for k in ("at", "person", "channel", "purpose", "action", "product",
+                                                   "offer", "journey", "assignee", "text")))
+    console.print(table)
