@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import httpx
+from sqlalchemy import Connection
 
 from bestnext.channels import ports
 from bestnext.channels.config import ChannelsConfig, ProviderConfig, channels_config, operators_config
@@ -69,9 +70,16 @@ def dispatcher(container: Container, *, chosen: dict[str, Provider] | None = Non
                channels: ChannelsConfig | None = None) -> Dispatcher:
     """A dispatcher for ``container``: real gate, identity's addresses and configured providers."""
     settings = container.settings
+    resolve = resolver or ports.identity_resolver
+    if settings.sandbox:  # nothing leaves the machine: an unknown address is not an error there
+        real = resolve
+
+        def resolve(conn: Connection, person_id: str, channel: str) -> str | None:
+            return real(conn, person_id, channel) or f"unknown:{person_id}"
+
     return Dispatcher(
         engine=container.engine, clock=container.clock,
         providers=chosen if chosen is not None else providers(settings),
-        gate=gate or ports.policy_gate, resolver=resolver or ports.identity_resolver,
+        gate=gate or ports.policy_gate, resolver=resolve,
         config=channels or channels_config(settings.config_dir),
         operators=operators_config(settings.config_dir), secret_key=settings.secret_key)
