@@ -6,10 +6,8 @@ Reading a person is audited (``access.audit``) in the same transaction as the re
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Connection
@@ -20,18 +18,11 @@ from bestnext.channels import branch, calls, cases, outbox
 from bestnext.consent import services as consent
 from bestnext.console import search, store
 from bestnext.eventlog import store as eventlog
-from bestnext.identity import store as identity
+from bestnext.identity import services as identity
 from bestnext.journeys import store as journeys
+from bestnext.profiles import services as profiles
 
 TEXT_PROPERTIES = ("text", "message", "body", "comment", "question")
-
-
-def optional(module: str) -> ModuleType | None:
-    """A context's module if it is installed (the console degrades while contexts land)."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +51,7 @@ class PersonView:
     person_id: str
     name: str | None
     identities: list[dict[str, Any]]
-    merges: list[dict[str, Any]]
+    merges: list[identity.Merge]
     traits: dict[str, dict[str, Any]]
     lifecycle: str | None
     household: dict[str, Any] | None
@@ -89,9 +80,7 @@ def search_people(conn: Connection, query: str, limit: int = 20) -> list[Hit]:
 
 def resolve_person(conn: Connection, person_id: str) -> str | None:
     """The current id of ``person_id`` (following a merge), or None when unknown."""
-    if not identity.person_exists(conn, person_id):
-        return None
-    return identity.absorbed_into(conn, person_id) or person_id
+    return identity.current_person(conn, person_id)
 
 
 def person_view(conn: Connection, person_id: str, principal: Principal, now: datetime,
@@ -103,7 +92,7 @@ def person_view(conn: Connection, person_id: str, principal: Principal, now: dat
         person_id=person_id, name=profile["name"],
         identities=[{"type": i.type, "value": i.value, "linked_by": i.linked_by, "shared": i.shared}
                     for i in identity.identities_of(conn, person_id)],
-        merges=[dict(r._mapping) for r in identity.merges_of(conn, person_id)],
+        merges=identity.merges_of(conn, person_id),
         traits=profile["traits"], lifecycle=profile["lifecycle"], household=profile["household"],
         holdings=profile["holdings"], interests=profile["interests"],
         consents=consent.show(conn, person_id),
@@ -139,28 +128,14 @@ def _text_of(properties: dict[str, Any]) -> str | None:
 
 
 def _profile(conn: Connection, person_id: str) -> dict[str, Any]:
-    """The profile from ``profiles.services.get_profile`` (names from identify traits before it)."""
-    profiles = optional("bestnext.profiles.services")
-    if profiles is not None:
-        p = profiles.get_profile(conn, person_id)
-        traits = dict(p.traits)
-        name = store.name_from_traits({k: v.get("value") if isinstance(v, dict) else v for k, v in traits.items()})
-        household = p.household if isinstance(p.household, dict) or p.household is None else {"id": p.household}
-        interests = [i if isinstance(i, dict) else {"product": str(i)} for i in (p.interests or [])]
-        if isinstance(p.interests, dict):
-            interests = [{"product": k, "at": v} for k, v in p.interests.items()]
-        return {"name": name, "traits": traits, "lifecycle": p.lifecycle_stage, "household": household,
-                "holdings": list(p.holdings or []), "interests": interests}
-    names = [c.text for c in store.name_candidates(conn) if c.person_id == person_id]
-    household_id = identity.household_of_person(conn, person_id)
-    household = {"id": household_id, "members": identity.household_members(conn, household_id)} \
-        if household_id else None
-    return {"name": names[0] if names else None, "traits": {}, "lifecycle": None, "household": household,
-            "holdings": [], "interests": []}
+    p = profiles.get_profile(conn, person_id)
+    name = store.name_from_traits({k: v.get("value") for k, v in p.traits.items()})
+    return {"name": name, "traits": p.traits, "lifecycle": p.lifecycle_stage, "household": p.household,
+            "holdings": p.holdings, "interests": p.interests}
 
 
 def names_of(conn: Connection, person_ids: set[str]) -> dict[str, str]:
     """Display names of some people (for queues and briefings)."""
     if not person_ids:
         return {}
-    return {c.person_id: c.text for c in store.name_candidates(conn) if c.person_id in person_ids}
+    return {c.person_id: c.text for c in store.name_candidates(conn, person_ids)}

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from bestnext.access import Role, audit
 from bestnext.access.permissions import Permission
 from bestnext.access.users import Session
 from bestnext.api.deps import ContainerDep
-from bestnext.console import people
-from bestnext.console.session import allowed, permitted
+from bestnext.console import nba, people
+from bestnext.console.i18n import LANG_COOKIE, choose_lang
+from bestnext.console.session import CheckedSession, allowed, permitted, permitted_post
 from bestnext.console.templating import render
 from bestnext.db import read
-from bestnext.errors import NotFound
+from bestnext.errors import Forbidden, NotFound
+from bestnext.identity import services as identity
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Session, Depends(permitted(Permission.PROFILES_IDENTIFIED))]
@@ -56,3 +59,42 @@ def person_timeline(request: Request, person_id: str, session: Reader, container
     with read(container.engine) as conn:
         items = people.timeline(conn, person_id, touchpoint or None)
     return render(request, "timeline.html", {"items": items})
+
+
+Decider = Annotated[Session, Depends(permitted(Permission.DECISIONS_REQUEST, Permission.PROFILES_IDENTIFIED))]
+DeciderPost = Annotated[Session, Depends(permitted_post(Permission.DECISIONS_REQUEST,
+                                                        Permission.PROFILES_IDENTIFIED))]
+
+
+@router.get("/console/person/{person_id}/nba")
+def nba_panel(request: Request, person_id: str, session: Decider, container: ContainerDep) -> Response:
+    lang = choose_lang(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+    with container.engine.begin() as conn:
+        panel = nba.next_actions(conn, person_id, session.user.role, session.user.username,
+                                 container.clock.now(), container.settings.config_dir, lang)
+    return render(request, "nba.html", {"panel": panel, "person_id": person_id})
+
+
+@router.post("/console/person/{person_id}/nba/{decision_id}/{action_id}")
+def nba_respond(request: Request, person_id: str, decision_id: str, action_id: str, session: DeciderPost,
+                container: ContainerDep, response: Annotated[str, Form(max_length=16)]) -> Response:
+    with container.engine.begin() as conn:
+        outcome = nba.respond(conn, person_id, decision_id, action_id, response, session.user.username,
+                              session.user.role, container.clock.now(), container.settings.config_dir)
+    container.notifier.notify()
+    if request.headers.get("hx-request") == "true":
+        return render(request, "nba_done.html", {"outcome": outcome, "action_id": action_id})
+    return RedirectResponse(f"/console/person/{person_id}?recorded={action_id}:{outcome}", status_code=303)
+
+
+@router.post("/console/person/{person_id}/unmerge/{merge_id}")
+def unmerge(person_id: str, merge_id: str, session: CheckedSession, container: ContainerDep) -> Response:
+    """Admins undo a wrong merge; the restored person gets their identities and events back."""
+    if session.user.role is not Role.ADMIN:
+        raise Forbidden("Only an administrator may un-merge people.")
+    with container.engine.begin() as conn:
+        done = identity.unmerge(conn, merge_id, container.clock.now())
+        audit.record(conn, session.user.principal, "person.unmerge", done.restored_id, f"merge {merge_id}",
+                     container.clock.now())
+    container.notifier.notify()
+    return RedirectResponse(f"/console/person/{done.restored_id}", status_code=303)

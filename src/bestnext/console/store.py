@@ -10,10 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bestnext.console.search import Candidate
-from bestnext.eventlog.tables import events
 from bestnext.identity.tables import identities, persons
-
-NAME_TRAITS = ("first_name", "last_name", "name")
+from bestnext.profiles.tables import profiles
 
 
 def identity_candidates(conn: Connection) -> list[Candidate]:
@@ -24,17 +22,19 @@ def identity_candidates(conn: Connection) -> list[Candidate]:
     return [Candidate(r.person_id, r.id_type, r.value) for r in conn.execute(query)]
 
 
-def name_candidates(conn: Connection) -> list[Candidate]:
-    """The names people gave in ``identify`` messages (latest per person wins)."""
-    query = (select(events.c.person_id, events.c.payload)
-             .where(events.c.type == "identify", events.c.person_id.is_not(None))
-             .order_by(events.c.occurred_at, events.c.seq))
-    names: dict[str, str] = {}
+def name_candidates(conn: Connection, person_ids: set[str] | None = None) -> list[Candidate]:
+    """People's names from their profiles' traits (``first_name``/``last_name`` or ``name``)."""
+    query = select(profiles.c.person_id, profiles.c.doc)
+    if person_ids is not None:
+        query = query.where(profiles.c.person_id.in_(sorted(person_ids)))
+    found = []
     for row in conn.execute(query):
-        name = name_from_traits(_traits(row.payload))
+        traits = {k: v.get("value") if isinstance(v, dict) else v
+                  for k, v in (row.doc or {}).get("traits", {}).items()}
+        name = name_from_traits(traits)
         if name:
-            names[row.person_id] = name
-    return [Candidate(pid, "name", name) for pid, name in names.items()]
+            found.append(Candidate(row.person_id, "name", name))
+    return found
 
 
 def name_from_traits(traits: dict[str, Any]) -> str | None:
@@ -50,11 +50,3 @@ def name_from_traits(traits: dict[str, Any]) -> str | None:
         return " ".join(parts)
     name = traits.get("name") or traits.get("firstName")
     return str(name) if name else None
-
-
-def _traits(payload: dict[str, Any]) -> dict[str, Any]:
-    traits = payload.get("traits")
-    if not isinstance(traits, dict):
-        context = payload.get("context")
-        traits = context.get("traits") if isinstance(context, dict) else None
-    return traits if isinstance(traits, dict) else {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -40,3 +42,19 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     home = client.get("/console", headers={"accept": "text/html"})
     assert home.status_code == 200
     return csrf_of(home.text)
+
+
+SCENARIOS = Path("/work/shared/scenarios")
+
+
+def load_scenario(container: Container, name: str) -> None:
+    """Ingest a seed history (``martina``, ``antonio``, ``rossi``) and run the processors."""
+    from bestnext.ingest import services as ingest
+
+    messages = [json.loads(line) for line in (SCENARIOS / f"{name}.jsonl").read_text().splitlines() if line.strip()]
+    now = container.clock.now()
+    with container.engine.begin() as conn:
+        source = ingest.ensure_source(conn, "scenarios", "web", now)
+        result = ingest.accept(conn, source, messages, now)
+        assert not result.errors, result.errors
+    container.pipeline.run_until_idle()

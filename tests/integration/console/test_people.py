@@ -1,0 +1,69 @@
+"""Search, customer 360 and the NBA panel in the console, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from bestnext.access import Role, audit
+from bestnext.bootstrap import Container
+from bestnext.decisions.tables import decision_outcomes
+from tests.integration.console.helpers import client_for, load_scenario, login, make_user
+
+HTML = {"accept": "text/html"}
+PERSON = re.compile(r'href="/console/person/([0-9a-f-]{36})"')
+
+
+def test_find_martina_with_typos_and_open_her_360(container: Container) -> None:
+    load_scenario(container, "martina")
+    load_scenario(container, "antonio")
+    make_user(container, "luigi", Role.AGENT)
+    with client_for(container) as client:
+        login(client, "luigi")
+        for query in ("Martina Bianki", "martina.bianchi@example.org", "347 111 2233", "dmp-88af"):
+            page = client.get("/console/search", params={"q": query}, headers=HTML)
+            assert page.status_code == 200
+            found = PERSON.findall(page.text)
+            assert found, query
+            assert "Martina Bianchi" in page.text, query
+            assert "Antonio" not in page.text, query
+        person_id = found[0]
+        page = client.get(f"/console/person/{person_id}", headers=HTML).text
+        assert "Martina Bianchi" in page and "martina.bianchi@example.org" in page
+        assert "how much does your prepaid card cost" in page.lower()  # social text on the timeline
+        assert 'data-testid="consents"' in page and "own_marketing" in page
+        social = client.get(f"/console/person/{person_id}/timeline", params={"touchpoint": "social"},
+                            headers={"hx-request": "true"}).text
+        assert "Social Message Posted" in social and "Competitor Site Visited" not in social
+    with container.engine.begin() as conn:
+        reads = audit.entries(conn, person_id=person_id, action="person.read")
+        assert reads and reads[0]["principal_name"] == "luigi"
+
+
+def test_unknown_person_is_404(container: Container) -> None:
+    make_user(container, "luigi", Role.AGENT)
+    with client_for(container) as client:
+        login(client, "luigi")
+        assert client.get("/console/person/nobody", headers=HTML).status_code == 404
+        assert client.get("/console/person/nobody").headers["content-type"].startswith("application/problem+json")
+
+
+def test_nba_panel_ranks_actions_and_records_an_accept(container: Container) -> None:
+    load_scenario(container, "martina")
+    make_user(container, "luigi", Role.AGENT)
+    with client_for(container) as client:
+        csrf = login(client, "luigi")
+        person_id = PERSON.findall(client.get("/console/search", params={"q": "martina"}, headers=HTML).text)[0]
+        panel = client.get(f"/console/person/{person_id}/nba", headers={"hx-request": "true"})
+        assert panel.status_code == 200
+        forms = re.findall(r'action="(/console/person/[^"]+/nba/([^/"]+)/([^"]+))"', panel.text)
+        assert forms, panel.text
+        url, decision_id, action_id = forms[0]
+        assert client.post(url, data={"response": "accept"}).status_code == 403  # no CSRF token
+        done = client.post(url, data={"response": "accept", "csrf_token": csrf}, headers={"hx-request": "true"})
+        assert done.status_code == 200 and "accepted" in done.text
+    with container.engine.begin() as conn:
+        rows = conn.execute(select(decision_outcomes.c.action_id, decision_outcomes.c.outcome)
+                            .where(decision_outcomes.c.decision_id == decision_id)).all()
+        assert [(r.action_id, r.outcome) for r in rows] == [(action_id, "accepted")]
