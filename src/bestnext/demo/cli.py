@@ -20,8 +20,8 @@ def load() -> None:
 @app.command("up")
 def up(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Load the demo bank, replay the seed histories into it, then serve."""
-    from bestnext.cli.root import serve
     from bestnext.cli.common import container
+    from bestnext.cli.root import serve
     from bestnext.demo.service import load_demo, print_logins, replay_seeds
 
     with container() as c:

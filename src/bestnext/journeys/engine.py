@@ -18,7 +18,7 @@ from bestnext.eventlog.model import LoggedEvent
 from bestnext.journeys import store
 from bestnext.journeys.config import load_journeys, load_signals
 from bestnext.journeys.facts import event_facts, var_facts
-from bestnext.journeys.model import Journey, Trigger, holds, parse_duration
+from bestnext.journeys.model import Debounce, Journey, Trigger, WaitEvent, holds, parse_duration
 from bestnext.journeys.steps import StepRunner
 from bestnext.journeys.store import Instance
 from bestnext.timers import store as timers
@@ -71,12 +71,12 @@ class JourneyEngine:
                 return
         if inst.waiting_event and inst.step and inst.waiting_event == facts.get("event.name"):
             step = journey.step(inst.step)
-            if holds(getattr(step, "when", []), facts):
+            if isinstance(step, WaitEvent) and holds(step.when, facts):
                 inst.vars.setdefault("based_on", []).append(event.message_id)
                 inst.waiting_event, inst.wait_until = None, None
                 inst.vars["wait_token"] = str(uuid.uuid4())
                 store.log_step(conn, inst.id, step.id, "event", self.clock.now(), {"event": facts["event.name"]})
-                self.run(conn, journey, inst, getattr(step, "on_event"), facts)
+                self.run(conn, journey, inst, step.on_event, facts)
 
     def _enter(self, conn: Connection, journey: Journey, event: LoggedEvent, facts: dict[str, Any]) -> None:
         assert event.person_id is not None
@@ -88,7 +88,7 @@ class JourneyEngine:
                 inst.vars.setdefault("based_on", []).append(event.message_id)
                 self._remember_signal(inst, facts)
                 self.park_until(conn, inst, journey.step(inst.step).id,
-                                now + parse_duration(getattr(journey.step(inst.step), "quiet")), debounce=True)
+                                now + parse_duration(journey.step(inst.step).quiet), debounce=True)
             return
         if not self._may_reenter(conn, journey, event.person_id, now):
             return

@@ -59,7 +59,7 @@ def _check(cond: Condition, facts: dict[str, Any]) -> bool:
         return have is not None and cond.value in have
     if cond.op in ("in", "not_in"):
         found = have in (cond.value or [])
-        return found if cond.op == "in" else not found
+        return bool(found) if cond.op == "in" else not found
     if cond.op in ("==", "!="):
         return (have == cond.value) == (cond.op == "==")
     if have is None:

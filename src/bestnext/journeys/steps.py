@@ -14,8 +14,23 @@ from sqlalchemy import Connection
 
 from bestnext.clock import as_utc, to_rome
 from bestnext.journeys import ports, store
-from bestnext.journeys.model import (Branch, Count, Debounce, Decide, End, Journey, OpenCase, ResolveCases, Send, Step,
-                                     UpdateTraits, Wait, WaitEvent, holds, parse_duration)
+from bestnext.journeys.model import (
+    Branch,
+    Count,
+    Debounce,
+    Decide,
+    End,
+    Journey,
+    OpenCase,
+    ResolveCases,
+    Send,
+    Step,
+    UpdateTraits,
+    Wait,
+    WaitEvent,
+    holds,
+    parse_duration,
+)
 from bestnext.journeys.store import Instance
 
 if TYPE_CHECKING:
