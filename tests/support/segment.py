@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bestnext.bootstrap import Container
-from bestnext.eventlog import NewEvent
-from bestnext.eventlog import store
+from bestnext.eventlog import NewEvent, store
 
-SCENARIOS = Path("/work/shared/scenarios")
+SCENARIOS = Path(os.environ.get("BESTNEXT_SCENARIOS", Path(__file__).parents[3] / "shared" / "scenarios"))
 RECEIVED = datetime(2026, 1, 1, tzinfo=UTC)
 
 

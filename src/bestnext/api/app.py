@@ -50,8 +50,9 @@ def _routers() -> list[APIRouter]:
     from bestnext.decisions.routes import router as decisions
     from bestnext.ingest.routes import router as ingest
     from bestnext.privacy.routes import router as privacy
+    from bestnext.profiles.routes import router as profiles
 
-    return [ingest, consent, privacy, audit, channels, decisions]
+    return [ingest, consent, privacy, audit, channels, decisions, profiles]
 
 
 def _system_routes(app: FastAPI) -> None:

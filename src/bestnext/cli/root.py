@@ -106,6 +106,9 @@ def _mount_contexts() -> None:
     app.add_typer(journeys_cli.app, name="journeys")
     app.add_typer(demo_cli.app, name="demo")
     app.command("replay")(replay_cli.replay)
+    from bestnext.profiles.cli import app as profiles_app
+
+    app.add_typer(profiles_app, name="profiles")
 
 
 _mount_contexts()
