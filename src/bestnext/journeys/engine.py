@@ -84,11 +84,11 @@ class JourneyEngine:
         same = [i for i in store.of_person(conn, event.person_id) if i.journey_id == journey.id]
         if same:
             inst = same[0]
-            if inst.step and journey.step(inst.step).do == "debounce":
+            current = journey.step(inst.step) if inst.step else None
+            if isinstance(current, Debounce):
                 inst.vars.setdefault("based_on", []).append(event.message_id)
                 self._remember_signal(inst, facts)
-                self.park_until(conn, inst, journey.step(inst.step).id,
-                                now + parse_duration(journey.step(inst.step).quiet), debounce=True)
+                self.park_until(conn, inst, current.id, now + parse_duration(current.quiet), debounce=True)
             return
         if not self._may_reenter(conn, journey, event.person_id, now):
             return
@@ -131,7 +131,7 @@ class JourneyEngine:
         if journey is None:
             self.finish(conn, inst, "journey_removed")
             return
-        step = journey.step(inst.step)
+        step = journey.step(str(inst.step))
         inst.waiting_event, inst.wait_until = None, None
         store.log_step(conn, inst.id, step.id, "timer", self.clock.now())
         target = getattr(step, "on_timeout", None) or journey.after(step.id)

@@ -56,12 +56,12 @@ def _check(cond: Condition, facts: dict[str, Any]) -> bool:
     if cond.op == "missing":
         return have in (None, "", [], {})
     if cond.op == "contains":
-        return have is not None and cond.value in have
+        return have is not None and bool(cond.value in have)
     if cond.op in ("in", "not_in"):
         found = have in (cond.value or [])
         return bool(found) if cond.op == "in" else not found
     if cond.op in ("==", "!="):
-        return (have == cond.value) == (cond.op == "==")
+        return bool(have == cond.value) == (cond.op == "==")
     if have is None:
         return False
     return bool({">=": have >= cond.value, "<=": have <= cond.value,

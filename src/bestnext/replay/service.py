@@ -33,8 +33,9 @@ def replay_text(text: str, until: datetime | None = None, *, config_dir: Path | 
         settings = Settings(
             database_url=database_url or f"sqlite:///{tmp}/replay.db", environment="test",
             var_dir=Path(tmp), log_file=Path(tmp) / "replay.log", sandbox=True, sqlite_synchronous="NORMAL",
-            log_level="WARNING", run_workers=False,
-            **({"config_dir": config_dir} if config_dir else {}))
+            log_level="WARNING", run_workers=False)
+        if config_dir is not None:
+            settings.config_dir = config_dir
         clock = VirtualClock(parsed.lines[0].at)
         container = build(settings, clock)
         try:
