@@ -150,13 +150,17 @@ def _budget(state: ContactState, channel: str, at: datetime, cfg: ContactPolicyC
     recent = sorted(c.at for c in state.contacts
                     if c.purpose == "marketing" and at - window < as_utc(c.at) <= at)
     blocks: list[Block] = []
-    if len(recent) >= cfg.marketing_max_contacts:
+    if cfg.marketing_max_contacts == 0:
+        blocks.append(("marketing_budget", None))
+    elif len(recent) >= cfg.marketing_max_contacts:
         frees = as_utc(recent[len(recent) - cfg.marketing_max_contacts]) + window
         blocks.append(("marketing_budget", frees + timedelta(microseconds=1)))
     day = at.astimezone(ROME).date()
     today = [c for c in state.contacts if c.purpose == "marketing" and c.channel == channel
              and as_utc(c.at) <= at and as_utc(c.at).astimezone(ROME).date() == day]
-    if len(today) >= cfg.marketing_per_channel_per_day:
+    if cfg.marketing_per_channel_per_day == 0:
+        blocks.append((f"daily_budget:{channel}", None))
+    elif len(today) >= cfg.marketing_per_channel_per_day:
         midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=ROME)
         blocks.append((f"daily_budget:{channel}", as_utc(midnight)))
     return blocks

@@ -65,10 +65,11 @@ def build_view(person_id: str, traits: Mapping[str, Any], *, lifecycle_stage: st
 def view_of_profile(profile: Any, at: datetime) -> ProfileView:
     """Adapt ``bestnext.profiles`` ``Profile`` (see docs/CONTRACTS.md) to a :class:`ProfileView`."""
     traits = {str(k): _value(v) for k, v in dict(getattr(profile, "traits", {}) or {}).items()}
-    interests = getattr(profile, "interests", {}) or {}
+    raw = getattr(profile, "interests", ()) or ()
+    interests = [str(i.get("product")) if isinstance(i, Mapping) else str(i) for i in raw]
     return build_view(str(profile.id), traits, lifecycle_stage=getattr(profile, "lifecycle_stage", None),
                       holdings=sorted(str(h) for h in (getattr(profile, "holdings", ()) or ())),
-                      interests=sorted(str(i) for i in interests),
+                      interests=sorted(set(interests)),
                       household=getattr(profile, "household", None),
                       event_count=int(getattr(profile, "event_count", 0) or 0), at=at)
 

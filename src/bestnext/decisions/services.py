@@ -25,10 +25,19 @@ from bestnext.decisions import store
 from bestnext.decisions.arbitration import PolicyInputs
 from bestnext.decisions.arbitration import decide as decide_pure
 from bestnext.decisions.catalog import Catalog, load_catalog
+from bestnext.decisions.consent_use import bind
 from bestnext.decisions.contact_policy import ContactPolicyConfig, load_config
 from bestnext.decisions.contacts import record_contact
 from bestnext.decisions.learning.bank import ModelBank
-from bestnext.decisions.model import REWARDS, ConsentUse, Decision, DecisionContext, ProfileView, RankedAction
+from bestnext.decisions.model import (
+    REWARDS,
+    ConsentCheck,
+    ConsentUse,
+    Decision,
+    DecisionContext,
+    ProfileView,
+    RankedAction,
+)
 from bestnext.decisions.profile_view import view_of_profile
 from bestnext.errors import InvalidInput, NotFound
 
@@ -82,23 +91,11 @@ def runtime(conn: Connection, config_dir: Path | None = None) -> Runtime:
     return found
 
 
-def consent_check(conn: Connection, person_id: str) -> Any:
+def consent_check(conn: Connection, person_id: str) -> ConsentCheck:
     """The consent policy bound to the person's ledger (read once per decision)."""
-    from bestnext.consent import policy
     from bestnext.consent import services as consent
 
-    state = consent.state(conn, person_id)
-    cache: dict[tuple[str, tuple[str, ...], str | None], ConsentUse] = {}
-
-    def check(purpose_of_use: str, data_categories: Any, channel: str | None, at: datetime) -> ConsentUse:
-        key = (purpose_of_use, tuple(data_categories), channel)
-        if key not in cache:
-            d = policy.may(state, purpose_of_use, data_categories, channel, at)
-            cache[key] = ConsentUse(purpose_of_use, channel, d.allowed,
-                                    tuple(r.code for r in d.reasons), d.may_promote)
-        return cache[key]
-
-    return check
+    return bind(consent.state(conn, person_id))
 
 
 def load_view(conn: Connection, person_id: str, at: datetime) -> ProfileView:
