@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-SUITES: list[str] = []
+SUITES: list[str] = ["ingest"]
 
 console = Console()
 

@@ -1,0 +1,245 @@
+"""Ingest throughput through ``/v1/batch`` beside a bare insert of the same rows.
+
+For SQLite and PostgreSQL: one ``bestnext serve --no-workers`` process (processors off, so the
+figure is collection alone), batches of 100 messages posted over several keep-alive client
+connections at once; then the same rows inserted bare (``executemany``, one commit per batch
+of 100) into a fresh database with the same schema and the same durability (SQLite WAL with
+the shipped ``synchronous`` setting; PostgreSQL with ``synchronous_commit`` on).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+
+from bestnext.db import create_db_engine
+from bestnext.ingest import services
+from bestnext.ingest.model import Source, to_event
+from bestnext.migrate import upgrade
+from bestnext.settings import Settings
+
+BATCH = 100
+BATCHES = int(os.environ.get("BESTNEXT_BENCH_INGEST_BATCHES", "300"))
+CONNECTIONS = int(os.environ.get("BESTNEXT_BENCH_INGEST_CONNECTIONS", "8"))
+PG_ADMIN = os.environ.get("BESTNEXT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BIN = Path(sys.executable).parent / "bestnext"
+EVENTS = ["E-banking Login", "Page Viewed", "Form Submitted", "Transfer Failed", "Branch Visited"]
+
+
+def _message(i: int, run: str) -> dict[str, Any]:
+    at = datetime(2025, 3, 1, 9, tzinfo=UTC) + timedelta(seconds=i)
+    return {
+        "type": "track", "messageId": f"{run}-{i}", "userId": f"C{i % 5000:06d}",
+        "anonymousId": f"dev-{i % 7000}", "event": EVENTS[i % len(EVENTS)],
+        "timestamp": at.isoformat(), "properties": {"product": "prepaid_card", "amount": i % 997,
+                                                    "path": "/carte/prepagata", "currency": "EUR"},
+        "context": {"touchpoint": "web", "library": {"name": "analytics-python", "version": "2.4.0"},
+                    "ip": "10.0.0.1", "locale": "it-IT"},
+    }
+
+
+def _batches(run: str) -> list[list[dict[str, Any]]]:
+    return [[_message(b * BATCH + j, run) for j in range(BATCH)] for b in range(BATCHES)]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _post_all(base_url: str, key: str, bodies: list[bytes]) -> tuple[float, list[float]]:
+    """Post every body over ``CONNECTIONS`` concurrent keep-alive connections."""
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode(),
+            "Content-Type": "application/json"}
+    latencies: list[float] = []
+    lock, cursor = threading.Lock(), iter(bodies)
+    failures: list[str] = []
+
+    def worker() -> None:
+        with httpx.Client(base_url=base_url, headers=auth, timeout=60) as client:
+            while True:
+                with lock:
+                    body = next(cursor, None)
+                if body is None:
+                    return
+                started = time.perf_counter()
+                response = client.post("/v1/batch", content=body)
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200:
+                    failures.append(response.text[:200])
+                with lock:
+                    latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(CONNECTIONS)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed: {failures[0]}")
+    return total, latencies
+
+
+def _serve(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "BESTNEXT_DATABASE_URL": url, "BESTNEXT_LOG_FILE": str(workdir / "serve.log")}
+    proc = subprocess.Popen([str(BIN), "serve", "--no-workers", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("bestnext serve did not start")
+
+
+def _through_api(url: str, workdir: Path) -> dict[str, Any]:
+    engine = create_db_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        _source, key = services.create_source(conn, "bench", "web", datetime.now(UTC))
+    engine.dispose()
+    proc, base = _serve(url, workdir)
+    try:
+        _post_all(base, key, [orjson.dumps({"batch": b}) for b in _batches("warm")[:20]])
+        bodies = [orjson.dumps({"batch": b}) for b in _batches("run")]
+        total, latencies = _post_all(base, key, bodies)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {"events_per_s": round(BATCH * BATCHES / total), "seconds": round(total, 2),
+            "p50_ms": round(statistics.median(latencies) * 1000, 2),
+            "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2)}
+
+
+def _rows() -> list[list[tuple[Any, ...]]]:
+    source = Source("bench-source", "bench", "web", datetime.now(UTC))
+    now = datetime.now(UTC)
+    out = []
+    for batch in _batches("bare"):
+        rows = []
+        for m in batch:
+            e = to_event(m, source, now)
+            rows.append((e.source_id, e.message_id, e.type, e.event, e.touchpoint, e.occurred_at,
+                         e.received_at, e.user_id, e.anonymous_id, orjson.dumps(e.payload).decode()))
+        out.append(rows)
+    return out
+
+
+_INSERT = ("INSERT INTO events (source_id, message_id, type, event, touchpoint, occurred_at, "
+           "received_at, user_id, anonymous_id, payload) VALUES ({})")
+
+
+def _bare(insert: Callable[[list[tuple[Any, ...]]], None], batches: list[list[tuple[Any, ...]]]) -> float:
+    started = time.perf_counter()
+    for rows in batches:
+        insert(rows)
+    return time.perf_counter() - started
+
+
+def _bare_sqlite(url: str, batches: list[list[tuple[Any, ...]]]) -> dict[str, Any]:
+    import sqlite3
+
+    engine = create_db_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    synchronous = Settings().sqlite_synchronous
+    db = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    sql = _INSERT.format(", ".join("?" * 10))
+    plain = [[(*r[:5], r[5].isoformat(), r[6].isoformat(), *r[7:]) for r in rows] for rows in batches]
+
+    def insert(rows: list[tuple[Any, ...]]) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(sql, rows)
+        db.execute("COMMIT")
+
+    total = _bare(insert, plain)
+    db.close()
+    return {"events_per_s": round(BATCH * BATCHES / total), "synchronous": synchronous}
+
+
+def _bare_pg(url: str, batches: list[list[tuple[Any, ...]]]) -> dict[str, Any]:
+    engine = create_db_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as db:
+        db.execute("SET synchronous_commit = on")
+        sql = _INSERT.format(", ".join(["%s"] * 9 + ["%s::jsonb"]))
+
+        def insert(rows: list[tuple[Any, ...]]) -> None:
+            with db.cursor() as cur:
+                cur.executemany(sql, rows)
+            db.commit()
+
+        total = _bare(insert, batches)
+        setting = db.execute("SHOW synchronous_commit").fetchone()
+    return {"events_per_s": round(BATCH * BATCHES / total), "synchronous_commit": setting[0] if setting else None}
+
+
+def _pg_database() -> tuple[str, Callable[[], None]]:
+    name = f"bestnext_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    host = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{host}/{name}", drop
+
+
+def _compare(api: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
+    ratio = api["events_per_s"] / bare["events_per_s"]
+    return {"api": api, "bare": bare, "ratio_to_bare": round(ratio, 3),
+            "meets_half_of_bare": ratio >= 0.5, "meets_50k": api["events_per_s"] >= 50_000}
+
+
+def run(workdir: Path) -> dict[str, Any]:
+    """Measure both backends; returns events/s, p50/p99 latency and the ratio to bare."""
+    batches = _rows()
+    result: dict[str, Any] = {"batch_size": BATCH, "batches": BATCHES, "connections": CONNECTIONS,
+                              "server": "one `bestnext serve --no-workers` process (processors off)"}
+    for old in workdir.glob("*.db*"):
+        old.unlink()
+    api = _through_api(f"sqlite:///{workdir / 'api.db'}", workdir)
+    result["sqlite"] = _compare(api, _bare_sqlite(f"sqlite:///{workdir / 'bare.db'}", batches))
+    try:
+        api_url, drop_api = _pg_database()
+        bare_url, drop_bare = _pg_database()
+    except psycopg.OperationalError as exc:
+        result["postgresql"] = {"error": f"PostgreSQL unavailable: {exc}"}
+        return result
+    try:
+        result["postgresql"] = _compare(_through_api(api_url, workdir), _bare_pg(bare_url, batches))
+    finally:
+        drop_api()
+        drop_bare()
+    return result
