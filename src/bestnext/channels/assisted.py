@@ -25,7 +25,7 @@ def _events(conn: Connection, person_id: str, message_ids: tuple[str, ...], rece
         rows = conn.execute(select(events.c.message_id, events.c.event, events.c.type, events.c.touchpoint,
                                    events.c.occurred_at).where(events.c.message_id.in_(list(message_ids)))
                             .order_by(events.c.occurred_at))
-        led = [dict(r._mapping) for r in rows]
+        led = [r._asdict() for r in rows]
     latest = conn.execute(select(events.c.event, events.c.type, events.c.touchpoint, events.c.occurred_at,
                                  events.c.payload).where(events.c.person_id == person_id)
                           .order_by(events.c.occurred_at.desc()).limit(recent))
@@ -104,7 +104,7 @@ def escalate(conn: Connection, now: datetime) -> int:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {"".join(str(k)): _jsonable(v) for k, v in value.items()}  # exact str keys for orjson
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return value.isoformat() if isinstance(value, datetime) else value
