@@ -11,7 +11,7 @@ from bestnext.access import audit
 from bestnext.consent import services as consent_services
 from bestnext.consent import store as consent_store
 from bestnext.eventlog.tables import events
-from bestnext.privacy import registry
+from bestnext.privacy import identity_contributions, registry
 
 
 def person_event_ids(conn: Connection, person_id: str) -> tuple[set[str], set[str]]:
@@ -47,3 +47,4 @@ def install() -> None:
     registry.register("consent", export_consents, consent_store.erase, ("consent_ledger",))
     registry.register("audit", audit.export, audit.erase, ("audit_log",))
     registry.not_personal("processor_checkpoints", "api_keys", "privacy_tombstones")
+    identity_contributions.install()

@@ -41,6 +41,32 @@ def not_personal(*tables: str) -> None:
     _not_personal.update(tables)
 
 
+def child_rows(child: str, column: str, parent: str, parent_column: str = "id") -> None:
+    """Declare ``child.column -> parent.parent_column`` where the parent row carries
+    ``person_id``: the child rows are exported and erased with the person (before the parent).
+    """
+    def _where(conn: Connection, person_id: str) -> tuple[Table, Any]:
+        table, up = _table(child), _table(parent)
+        keys = select(up.c[parent_column]).where(up.c.person_id == person_id)
+        return table, table.c[column].in_(keys)
+
+    def export(conn: Connection, person_id: str) -> dict[str, Any]:
+        table, where = _where(conn, person_id)
+        return {child: [dict(r._mapping) for r in conn.execute(select(table).where(where))]}
+
+    def erase(conn: Connection, person_id: str) -> None:
+        table, where = _where(conn, person_id)
+        conn.execute(delete(table).where(where))
+
+    register(f"rows:{child}", export, erase, (child,))
+
+
+def _table(name: str) -> Table:
+    from bestnext.db import metadata
+
+    return metadata.tables[name]
+
+
 def _by_person(table: Table) -> Contributor:
     def export(conn: Connection, person_id: str) -> dict[str, Any]:
         rows = conn.execute(select(table).where(table.c.person_id == person_id))
