@@ -109,6 +109,9 @@ def _mount_contexts() -> None:
     from bestnext.profiles.cli import app as profiles_app
 
     app.add_typer(profiles_app, name="profiles")
+    from bestnext.decisions.learning import cli as learning_cli
+
+    learning_cli.register(app)
 
 
 _mount_contexts()

@@ -1,0 +1,1 @@
+"""The simulator: a synthetic bank, hidden truths, and the policies compared on it."""
