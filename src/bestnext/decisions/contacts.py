@@ -86,17 +86,25 @@ def apply_event(conn: Connection, event: LoggedEvent, cfg: ContactPolicyConfig) 
         store.close_case(conn, _case_id(event), at)
 
 
+def follow_merge(conn: Connection, survivor_id: str, absorbed_id: str) -> None:
+    """Identity merge listener: the absorbed person's decisions and contacts follow the survivor."""
+    store.move_person(conn, absorbed_id, survivor_id)
+
+
 class ContactsProcessor:
     """Pipeline processor that keeps the contact-policy read model."""
 
     name = "decisions"
 
     def __init__(self, config_dir: Path) -> None:
+        from bestnext.identity import hooks
+
         self.config = load_config(config_dir)
+        hooks.on_merge(follow_merge)
 
     def handle(self, conn: Connection, batch: Sequence[LoggedEvent]) -> None:
         for event in batch:
             apply_event(conn, event, self.config)
 
 
-__all__ = ["CONTACT_EVENTS", "ContactsProcessor", "apply_event", "record_contact"]
+__all__ = ["CONTACT_EVENTS", "ContactsProcessor", "apply_event", "follow_merge", "record_contact"]
