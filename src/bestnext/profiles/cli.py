@@ -6,15 +6,17 @@ from typing import Any
 
 import typer
 from rich.columns import Columns
+from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from bestnext.cli.common import console, container, print_json
 from bestnext.db import read
 from bestnext.identity import services as identity
 from bestnext.profiles import services
 
 app = typer.Typer(help="Customer profiles and identity merges.", no_args_is_help=True)
+console = Console()
+# bestnext.cli.common is imported inside the commands: bestnext.cli mounts this module.
 
 
 @app.command("show")
@@ -22,6 +24,8 @@ def show(ref: str = typer.Argument(..., metavar="TYPE:VALUE",
                                    help="e.g. email:anna@example.com, user_id:C100234, person:<id>"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """Show the profile of whoever holds an identifier."""
+    from bestnext.cli.common import container, print_json
+
     with container() as c, read(c.engine) as conn:
         profile = services.profile_of(conn, *identity.parse_ref(ref)).public()
     if as_json:
@@ -34,6 +38,8 @@ def show(ref: str = typer.Argument(..., metavar="TYPE:VALUE",
 def merges(ref: str = typer.Argument(..., metavar="TYPE:VALUE"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """List the merges a person took part in (ids for `profiles unmerge`)."""
+    from bestnext.cli.common import container, print_json
+
     with container() as c, read(c.engine) as conn:
         person = services.profile_of(conn, *identity.parse_ref(ref)).id
         found = [_merge_dict(m) for m in identity.merges_of(conn, person)]
@@ -50,6 +56,8 @@ def merges(ref: str = typer.Argument(..., metavar="TYPE:VALUE"),
 @app.command("unmerge")
 def unmerge(merge_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Undo a merge: both persons, their identities and their events are restored."""
+    from bestnext.cli.common import container, print_json
+
     with container() as c, c.engine.begin() as conn:
         done = identity.unmerge(conn, merge_id, c.clock.now())
     result = _merge_dict(done)
@@ -63,6 +71,8 @@ def unmerge(merge_id: str, as_json: bool = typer.Option(False, "--json")) -> Non
 @app.command("rebuild")
 def rebuild() -> None:
     """Replay the event log into fresh profiles."""
+    from bestnext.cli.common import container
+
     with container() as c, c.engine.begin() as conn:
         count = services.rebuild(conn)
     console.print(f"profiles rebuilt from {count} events")
