@@ -136,6 +136,9 @@ class Decide(_Step):
     purpose: Literal["service", "marketing"] = "marketing"
     channel: str | None = None
     store: str = "decision"
+    at: Literal["now", "next_allowed"] = "now"  # decide for now, or for the channel's next allowed moment
+    reason: str | None = None  # the decision context's reason (default: the entry event)
+    remember_as: str | None = None  # store the moment decided for (e.g. call_at)
     on_none: str
 
 

@@ -45,6 +45,7 @@ class Offer:
     offer: str | None
     channel: str
     text: str
+    valid_until: str | None = None
 
 
 def profile_facts(conn: Connection, person_id: str) -> dict[str, Any]:
@@ -59,7 +60,8 @@ def profile_facts(conn: Connection, person_id: str) -> dict[str, Any]:
     facts["profile.first_name"] = traits.get("first_name")
     facts["profile.lifecycle_stage"] = getattr(prof, "lifecycle_stage", None)
     facts["profile.holdings"] = list(getattr(prof, "holdings", []) or [])
-    facts["profile.interests"] = list(getattr(prof, "interests", {}) or {})
+    raw = getattr(prof, "interests", None) or []
+    facts["profile.interests"] = [str(i.get("product")) if isinstance(i, dict) else str(i) for i in raw]
     facts["profile.household"] = getattr(prof, "household", None)
     ids = getattr(prof, "identities", []) or []
     facts["profile.id_types"] = sorted({str(getattr(i, "type", "")) for i in ids})
@@ -110,30 +112,36 @@ def sla_deadline(at: datetime, hours: float = 1.0) -> datetime:
 def decide(conn: Connection, person_id: str, at: datetime, *, channel: str | None, purpose: str,
            reason: str, based_on: tuple[str, ...], variables: dict[str, Any],
            products: list[str]) -> Offer | None:
-    """The best action of ``purpose`` from the NBA service (None when nothing is allowed)."""
+    """The best action of ``purpose`` from the NBA service (None when nothing is allowed).
+
+    Among the allowed actions, one for a product the journey's signals are about comes first:
+    the journey answers that interest; the NBA ranks the rest.
+    """
     services = _module("bestnext.decisions.services")
     model = _module("bestnext.decisions.model")
     assert services is not None and model is not None
     ctx = model.DecisionContext(at=at, reason=reason, inbound_channel=None, based_on=based_on,
                                 features={"signal_products": products}, variables=variables)
-    ranked = services.decide(conn, person_id, ctx, channel, 5)
-    ranked = getattr(ranked, "ranked", ranked)
+    ranked = [item for item in services.decide(conn, person_id, ctx, channel, 10) if item.purpose == purpose]
+    ranked.sort(key=lambda item: item.product not in products)  # stable: NBA order otherwise
     for item in ranked:
-        if item.purpose == purpose:
-            return Offer(item.action_id, item.purpose, item.product, item.offer, item.channel, item.text)
+        until = getattr(item, "offer_valid_until", None)
+        return Offer(item.action_id, item.purpose, item.product, item.offer, item.channel, item.text,
+                     until.isoformat() if until else None)
     return None
 
 
 def enqueue(conn: Connection, *, action_id: str, person_id: str, channel: str, purpose: str,
             action: str, due_at: datetime, product: str | None, offer: str | None, journey: str,
-            based_on: tuple[str, ...], assignee: str | None, text: str, now: datetime) -> None:
+            based_on: tuple[str, ...], assignee: str | None, text: str, now: datetime,
+            data: dict[str, Any] | None = None) -> None:
     model = _module("bestnext.channels.model")
     outbox = _module("bestnext.channels.outbox")
     assert model is not None and outbox is not None
     outbox.enqueue(conn, model.OutboundAction(
         id=action_id, person_id=person_id, channel=channel, purpose=purpose, action=action,
         due_at=due_at, product=product, offer=offer, journey=journey, based_on=based_on,
-        assignee=assignee, text=text), now=now)
+        assignee=assignee, text=text, data=data or {}), now=now)
 
 
 def open_case(conn: Connection, person_id: str, case_type: str, at: datetime,
@@ -170,9 +178,9 @@ def assignees(config_dir: Any) -> dict[str, Any]:
     """Call-center operators and branches (with advisors) from ``operators.yaml``."""
     config = _module("bestnext.channels.config", required=False)
     if config is None:
-        return {"operators": [], "branches": {}}
+        return {"queue": "call_center", "operators": [], "branches": {}}
     ops = config.operators_config(config_dir)
-    return {"operators": [o.name for o in ops.call_center.operators],
+    return {"queue": ops.call_center.queue, "operators": [o.name for o in ops.call_center.operators],
             "branches": {b.id: [a.name for a in b.advisors] for b in ops.branches}}
 
 

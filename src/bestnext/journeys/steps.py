@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-import zlib
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -117,19 +116,29 @@ class StepRunner:
 
     def _decide(self, conn: Connection, _j: Journey, inst: Instance, step: Decide, _f: dict[str, Any]) -> Outcome:
         channel = self._resolve(step.channel, inst) if step.channel else None
+        at = self.now
+        if step.at == "next_allowed" and channel:
+            found = ports.next_allowed(conn, inst.person_id, channel, step.purpose, self.now)
+            if found is None:
+                return step.on_none
+            at = found
         behavioural = inst.vars.get("trigger") not in ("Form Submitted", "Lead Received")
         if step.purpose == "marketing" and not ports.may_contact(
-                conn, inst.person_id, "marketing", channel or "email", self.now, behavioural):
+                conn, inst.person_id, "marketing", channel or "email", at, behavioural):
             return step.on_none
-        offer = ports.decide(conn, inst.person_id, self.now, channel=channel, purpose=step.purpose,
-                             reason=str(inst.vars.get("trigger") or "journey"),
+        interests = self.profile(conn, inst.person_id).get("profile.interests") or []
+        products = list(dict.fromkeys([p for p in [inst.vars.get("product"), *interests] if p]))
+        offer = ports.decide(conn, inst.person_id, at, channel=channel, purpose=step.purpose,
+                             reason=step.reason or str(inst.vars.get("trigger") or "journey"),
                              based_on=tuple(inst.vars.get("based_on", [])),
-                             variables=self._template_vars(conn, inst),
-                             products=[p for p in [inst.vars.get("product")] if p])
+                             variables=self._template_vars(conn, inst), products=products)
         if offer is None:
             return step.on_none
         inst.vars[step.store] = {"action": offer.action, "purpose": offer.purpose, "product": offer.product,
-                                 "offer": offer.offer, "channel": offer.channel, "text": offer.text}
+                                 "offer": offer.offer, "channel": offer.channel, "text": offer.text,
+                                 "valid_until": offer.valid_until}
+        if step.remember_as:
+            inst.vars[step.remember_as] = at.isoformat()
         return step.next
 
     def _send(self, conn: Connection, journey: Journey, inst: Instance, step: Send, _f: dict[str, Any]) -> Outcome:
@@ -151,9 +160,11 @@ class StepRunner:
         product = step.product or decided.get("product") or inst.vars.get("product")
         offer = step.offer or decided.get("offer")
         assignee = self._assignee(conn, channel, step, inst)
+        data = {k: v for k, v in (("branch", assignee if channel == "branch" else None),
+                                  ("valid_until", decided.get("valid_until"))) if v}
         ports.enqueue(conn, action_id=action_id, person_id=inst.person_id, channel=channel, purpose=purpose,
                       action=action, due_at=due, product=product, offer=offer, journey=journey.id,
-                      based_on=based_on, assignee=assignee, text=text, now=self.now)
+                      based_on=based_on, assignee=assignee, text=text, now=self.now, data=data)
         store.add_contact(conn, {"id": action_id, "instance_id": inst.id, "journey_id": journey.id,
                                  "person_id": inst.person_id, "channel": channel, "purpose": purpose,
                                  "action": action, "product": product, "due_at": due, "based_on": list(based_on)})
@@ -179,18 +190,17 @@ class StepRunner:
         return ports.CHANNEL_ALIASES.get(value, value)
 
     def _assignee(self, conn: Connection, channel: str, step: Send, inst: Instance) -> str | None:
+        """The call-center queue, or the branch whose advisor is briefed (channels resolve people)."""
         if step.assignee:
             return step.assignee
         if self._assignees is None:
             self._assignees = ports.assignees(self.config_dir)
         if channel == "call_center":
-            ops = self._assignees["operators"]
-            return str(ops[zlib.crc32(inst.person_id.encode()) % len(ops)]) if ops else "call_center"
+            return str(self._assignees["queue"])
         if channel == "branch":
             branches = self._assignees["branches"]
-            branch = inst.vars.get("branch") or ports.home_branch(conn, inst.person_id) or next(iter(branches), None)
-            advisors = branches.get(branch) or []
-            return f"{branch}: {advisors[0]}" if advisors else branch
+            found = inst.vars.get("branch") or ports.home_branch(conn, inst.person_id)
+            return str(found or next(iter(branches), "")) or None
         return None
 
     def _template_vars(self, conn: Connection, inst: Instance) -> dict[str, Any]:
