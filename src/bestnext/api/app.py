@@ -16,18 +16,22 @@ from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
 from bestnext.channels.background import DispatchThread
 from bestnext.eventlog import BackgroundRunner
+from bestnext.timers.service import TimerLoop
 
 
 def create_app(container: Container) -> FastAPI:
     runner = BackgroundRunner(container.pipeline, container.notifier)
     dispatch = DispatchThread(container)
+    timer_loop = TimerLoop(container.service("timers"))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if container.settings.run_workers:
             runner.start()
             dispatch.start()
+            timer_loop.start()
         yield
+        timer_loop.stop()
         dispatch.stop()
         runner.stop()
 

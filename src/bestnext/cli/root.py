@@ -87,6 +87,10 @@ def _mount_contexts() -> None:
     from bestnext.channels import cli as channels_cli
 
     channels_cli.mount(app)
+    from bestnext.timers import cli as timers_cli
+
+    app.command("worker")(timers_cli.worker)  # roles processors|timers|dispatch (dispatch: channels)
+    app.add_typer(timers_cli.app, name="timers")
     channels_cli.mount_worker(app)
     from bestnext.access.cli import audit_app
     from bestnext.consent.cli import app as consents_app
