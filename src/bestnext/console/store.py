@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from bestnext.console.search import Candidate
 from bestnext.identity.tables import identities, persons
+from bestnext.journeys.tables import journey_instances
 from bestnext.profiles.tables import profiles
 
 
@@ -50,3 +51,14 @@ def name_from_traits(traits: dict[str, Any]) -> str | None:
         return " ".join(parts)
     name = traits.get("name") or traits.get("firstName")
     return str(name) if name else None
+
+
+def journey_counts(conn: Connection) -> dict[str, dict[tuple[str, str | None], int]]:
+    """Journey instances by journey, then (status, step)."""
+    query = (select(journey_instances.c.journey_id, journey_instances.c.status, journey_instances.c.step,
+                    func.count()).group_by(journey_instances.c.journey_id, journey_instances.c.status,
+                                           journey_instances.c.step))
+    out: dict[str, dict[tuple[str, str | None], int]] = {}
+    for journey_id, status, step, n in conn.execute(query):
+        out.setdefault(journey_id, {})[(status, step)] = int(n)
+    return out

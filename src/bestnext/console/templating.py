@@ -41,7 +41,25 @@ def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     return to_rome(value).strftime(fmt) if value else ""
 
 
+def rule_text(rule: object) -> str:
+    """A catalog or journey rule as one readable line.
+
+    >>> from types import SimpleNamespace as N
+    >>> rule_text(N(any=[N(field="age", op="<=", value=35), N(field="household", op="==", value=True)]))
+    '(age <= 35 or household == True)'
+    """
+    options = getattr(rule, "any", None)
+    if isinstance(options, list):
+        return "(" + " or ".join(rule_text(r) for r in options) + ")"
+    field = getattr(rule, "field", None)
+    if field is None:
+        return str(rule)
+    value = getattr(rule, "value", None)
+    return f"{field} {getattr(rule, 'op', '')}{'' if value is None else f' {value}'}"
+
+
 templates.env.filters["local"] = local_time
+templates.env.filters["rule"] = rule_text
 
 
 def nav_for(session: Session | None) -> list[tuple[str, str]]:

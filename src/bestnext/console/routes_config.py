@@ -1,0 +1,60 @@
+"""Journeys and catalog screens (marketing): list, YAML, diagrams with live counts, validation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import Response
+
+from bestnext.access.permissions import Permission
+from bestnext.access.users import Session
+from bestnext.api.deps import ContainerDep
+from bestnext.console import config_views
+from bestnext.console.session import permitted, permitted_post
+from bestnext.console.templating import render
+from bestnext.db import read
+
+router = APIRouter(include_in_schema=False)
+JourneyManager = Annotated[Session, Depends(permitted(Permission.JOURNEYS_MANAGE))]
+JourneyManagerPost = Annotated[Session, Depends(permitted_post(Permission.JOURNEYS_MANAGE))]
+CatalogManager = Annotated[Session, Depends(permitted(Permission.CATALOG_MANAGE))]
+CatalogManagerPost = Annotated[Session, Depends(permitted_post(Permission.CATALOG_MANAGE))]
+MAX_YAML = 512 * 1024
+
+
+@router.get("/console/journeys")
+def journeys_page(request: Request, session: JourneyManager, container: ContainerDep) -> Response:
+    with read(container.engine) as conn:
+        rows = config_views.journeys_overview(conn, container.settings.config_dir)
+    return render(request, "journeys.html", {"rows": rows})
+
+
+@router.get("/console/journeys/{journey_id}")
+def journey_page(request: Request, journey_id: str, session: JourneyManager, container: ContainerDep) -> Response:
+    with read(container.engine) as conn:
+        journey, text, boxes = config_views.journey_detail(conn, container.settings.config_dir, journey_id)
+    partial = request.headers.get("hx-request") == "true"
+    return render(request, "journey_diagram.html" if partial else "journey.html",
+                  {"journey": journey, "text": text, "boxes": boxes})
+
+
+@router.post("/console/journeys/validate")
+def journey_validate(request: Request, session: JourneyManagerPost,
+                     text: Annotated[str, Form(max_length=MAX_YAML)]) -> Response:
+    return render(request, "validation.html", {"errors": config_views.validate_journey(text), "summary": None})
+
+
+@router.get("/console/catalog")
+def catalog_page(request: Request, session: CatalogManager, container: ContainerDep) -> Response:
+    catalog, text = config_views.current_catalog(container.settings.config_dir)
+    return render(request, "catalog.html", {"catalog": catalog, "text": text})
+
+
+@router.post("/console/catalog/validate")
+def catalog_validate(request: Request, session: CatalogManagerPost, container: ContainerDep,
+                     text: Annotated[str, Form(max_length=MAX_YAML)]) -> Response:
+    catalog, errors = config_views.validate_catalog(text, container.settings.config_dir)
+    summary = f"version {catalog.version}: {len(catalog.actions)} actions, {len(catalog.offers)} offers" \
+        if catalog else None
+    return render(request, "validation.html", {"errors": errors, "summary": summary})
