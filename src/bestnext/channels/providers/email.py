@@ -48,6 +48,8 @@ class SmtpProvider:
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(mail)
+        except smtplib.SMTPAuthenticationError:
+            raise SendError("smtp: authentication refused", permanent=True) from None
         except smtplib.SMTPRecipientsRefused:
             raise SendError("smtp: recipient refused", permanent=True) from None
         except smtplib.SMTPResponseException as exc:
