@@ -8,7 +8,6 @@ durably before returning, wake the processors.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from bestnext.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, U
 from bestnext.eventlog import NewEvent
 from bestnext.eventlog import store as eventlog
 from bestnext.ingest import metrics, store
+from bestnext.ingest.commit import GroupCommitter
 from bestnext.ingest.model import Limits, MessageError, Result, Source, validate
 
 if TYPE_CHECKING:
@@ -102,8 +102,9 @@ class Receiver:
         settings = container.settings
         self.engine, self.clock, self.notifier = container.engine, container.clock, container.notifier
         self.limits = Limits(settings.max_message_bytes, settings.max_batch_bytes)
-        # SQLite has one writer: queue writers on a lock here rather than on SQLite's busy loop.
-        self._write_lock: threading.Lock | None = threading.Lock() if settings.is_sqlite else None
+        # SQLite has one writer: concurrent requests share one durable commit (each is
+        # acknowledged after it). PostgreSQL groups concurrent commits in its WAL by itself.
+        self._committer = GroupCommitter(self.engine) if settings.is_sqlite else None
         self._keys: dict[str, tuple[Source, float]] = {}
 
     def authenticate(self, write_key: str | None) -> Source:
@@ -133,9 +134,8 @@ class Receiver:
             messages, source, received_at, batch_sent_at=batch_sent_at, forced_type=forced_type,
             limits=self.limits, indices=indices)
         errors = sorted([*prior_errors, *errors], key=lambda e: e.index) if prior_errors else errors
-        if self._write_lock is not None:
-            with self._write_lock, self.engine.begin() as conn:
-                result = store_valid(conn, events, errors, repeated)
+        if self._committer is not None:
+            result = self._committer.run(lambda conn: store_valid(conn, events, errors, repeated))
         else:
             with self.engine.begin() as conn:
                 result = store_valid(conn, events, errors, repeated)
