@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from bestnext.console.search import Candidate
+from bestnext.decisions.tables import decision_outcomes, decisions
+from bestnext.eventlog.tables import events
 from bestnext.identity.tables import identities, persons
 from bestnext.journeys.tables import journey_instances
 from bestnext.profiles.tables import profiles
@@ -62,3 +64,24 @@ def journey_counts(conn: Connection) -> dict[str, dict[tuple[str, str | None], i
     for journey_id, status, step, n in conn.execute(query):
         out.setdefault(journey_id, {})[(status, step)] = int(n)
     return out
+
+
+def profile_stages(conn: Connection) -> list[tuple[str | None, str | None]]:
+    """(first seen, lifecycle stage) of every profile."""
+    rows = conn.execute(select(profiles.c.doc, profiles.c.lifecycle_stage))
+    return [((r.doc or {}).get("first_seen"), r.lifecycle_stage) for r in rows]
+
+
+def decision_responses(conn: Connection) -> dict[bool, tuple[int, int]]:
+    """Per control flag: decisions, and decisions with an accepted or converted outcome."""
+    responded = (select(decision_outcomes.c.decision_id)
+                 .where(decision_outcomes.c.outcome.in_(("accepted", "converted"))).distinct().subquery())
+    query = (select(decisions.c.control, func.count(), func.count(responded.c.decision_id))
+             .select_from(decisions.outerjoin(responded, responded.c.decision_id == decisions.c.id))
+             .group_by(decisions.c.control))
+    return {bool(control): (int(n), int(r)) for control, n, r in conn.execute(query)}
+
+
+def event_rows(conn: Connection) -> list[Any]:
+    """The whole event log in offset order (for the Parquet export)."""
+    return list(conn.execute(select(events).order_by(events.c.seq)))
