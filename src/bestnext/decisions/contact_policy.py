@@ -216,7 +216,7 @@ def evaluate(state: ContactState, channel: str, purpose: str, at: datetime, cfg:
         cursor = max(w for w in later if w is not None)
         blocks = _blocks(state, channel, purpose, cursor, cfg, cal, action_id, inbound)
         if not blocks:
-            return PolicyResult(False, reasons, cursor)
+            return PolicyResult(False, reasons, as_utc(cursor))
     return PolicyResult(False, reasons, None)
 
 
