@@ -14,9 +14,9 @@ from tests.support.server import free_port
 
 
 class LiveApp:
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, port: int | None = None) -> None:
         container.settings.run_workers = False
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(create_app(container), host="127.0.0.1", port=self.port,
                                 log_config=None, access_log=False, lifespan="on")

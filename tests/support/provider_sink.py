@@ -57,6 +57,16 @@ class SinkState:
         return [dict(parse_qsl(r["body"])) for r in self.requests]
 
 
+def post_twilio(url: str, form: dict[str, str], auth_token: str) -> int:
+    """What Twilio does: POST a form-encoded webhook signed with ``X-Twilio-Signature``."""
+    import httpx
+
+    from bestnext.channels.signatures import twilio_signature
+
+    headers = {"X-Twilio-Signature": twilio_signature(url, form, auth_token)}
+    return httpx.post(url, data=form, headers=headers, timeout=10).status_code
+
+
 def _handler(state: SinkState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802

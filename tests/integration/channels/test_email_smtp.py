@@ -22,7 +22,7 @@ from bestnext.channels.model import OutboundAction, Status
 from bestnext.channels.providers import SmtpProvider
 from bestnext.channels.wiring import dispatcher
 from bestnext.consent import services as consent
-from bestnext.consent.model import Source
+from bestnext.consent.model import Purpose, Source
 from bestnext.eventlog import store as log
 from tests.integration.channels.conftest import T0
 from tests.support.live_app import LiveApp
@@ -85,7 +85,7 @@ def test_email_reaches_smtp_and_one_click_unsubscribe_withdraws_consent(
         forged = httpx.post(url[:-3] + "xyz")
         assert forged.status_code == 401 and forged.headers["content-type"] == "application/problem+json"
     with vcontainer.engine.begin() as conn:
-        assert consent.state(conn, "p-1").granted("own_marketing") is False
+        assert consent.state(conn, "p-1").granted(Purpose.OWN_MARKETING) is False
         names = [e.event for e in log.events_of(conn, "p-1")]
         row = outbox.get(conn, a.id)
     assert names == ["Email Sent", "Email Unsubscribed"]
