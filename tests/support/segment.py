@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from bestnext.bootstrap import Container
 from bestnext.eventlog import NewEvent, store
 
@@ -44,3 +46,9 @@ def scenario(name: str) -> list[dict[str, Any]]:
 
 def seed_messages(names: Sequence[str] = ("martina", "antonio", "rossi")) -> list[dict[str, Any]]:
     return [m for name in names for m in scenario(name)]
+
+
+def append_rows(engine: Engine, messages: Iterable[dict[str, Any]]) -> int:
+    """Append messages to the log of ``engine`` (committed), without processing."""
+    with engine.begin() as conn:
+        return store.append(conn, [new_event(m) for m in messages])
