@@ -193,3 +193,12 @@ def home_branch(conn: Connection, person_id: str) -> str | None:
         if isinstance(branch, str):
             return branch
     return None
+
+
+def marketing_budget(config_dir: Any) -> tuple[int, timedelta]:
+    """Marketing contacts allowed per rolling window (the contact policy's configuration)."""
+    mod = _module("bestnext.decisions.contact_policy", required=False)
+    if mod is None:
+        return 3, timedelta(days=7)
+    cfg = mod.load_config(config_dir)
+    return int(cfg.marketing_max_contacts), timedelta(days=int(cfg.marketing_window_days))

@@ -30,6 +30,7 @@ from bestnext.journeys.model import (
     holds,
     parse_duration,
 )
+from bestnext.journeys.pressure import fits
 from bestnext.journeys.store import Instance
 
 if TYPE_CHECKING:
@@ -149,9 +150,11 @@ class StepRunner:
         if not action or channel not in ports.CHANNELS:
             return step.next
         due = self._due(conn, inst, step, channel, purpose, action)
-        if due is None:
+        if due is None or (purpose == "marketing" and not self._fits_budget(conn, inst.person_id, due)):
             store.log_step(conn, inst.id, step.id, "blocked", self.now, {"channel": channel})
+            inst.vars["last_send"] = "blocked"
             return step.next
+        inst.vars["last_send"] = "sent"
         variables = self._template_vars(conn, inst) | {"when": _spoken(due)}
         text = _fill(step.text.get("it") or "", variables) if step.text else decided.get("text") or ""
         action_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{inst.id}:{step.id}:{inst.vars.get('sends', 0)}"))
@@ -171,6 +174,10 @@ class StepRunner:
         if step.remember_as:
             inst.vars[step.remember_as] = due.isoformat()
         return step.next
+
+    def _fits_budget(self, conn: Connection, person_id: str, due: datetime) -> bool:
+        limit, window = ports.marketing_budget(self.config_dir)
+        return fits(due, store.marketing_times(conn, person_id, due - window, due + window), limit, window)
 
     def _due(self, conn: Connection, inst: Instance, step: Send, channel: str, purpose: str,
              action: str) -> datetime | None:

@@ -100,3 +100,11 @@ def move_person(conn: Connection, from_id: str, to_id: str) -> None:
     """Journeys follow the person when identity merges two profiles."""
     for table in (journey_instances, journey_contacts):
         conn.execute(update(table).where(table.c.person_id == from_id).values(person_id=to_id))
+
+
+def marketing_times(conn: Connection, person_id: str, start: datetime, end: datetime) -> list[datetime]:
+    """Due times of the marketing contacts scheduled for the person in ``(start, end)``."""
+    query = select(journey_contacts.c.due_at).where(
+        journey_contacts.c.person_id == person_id, journey_contacts.c.purpose == "marketing",
+        journey_contacts.c.due_at > start, journey_contacts.c.due_at < end)
+    return [row[0] for row in conn.execute(query)]

@@ -71,6 +71,10 @@ class Driver:
         self.c, self.clock = container, clock
         self.ingest = ingest
         self.dispatcher = dispatcher(container)
+        # one action at a time, the pipeline between: each send is on the contact log before
+        # the contact policy judges the next one
+        cfg = self.dispatcher.config
+        self.dispatcher.config = cfg.model_copy(update={"dispatch": cfg.dispatch.model_copy(update={"batch_size": 1})})
         with container.engine.begin() as conn:
             self.source = ingest.ensure_source(conn, "replay", "web", clock.now())
         self.errors: list[tuple[int, str]] = []
@@ -100,10 +104,10 @@ class Driver:
     def _settle(self) -> None:
         """Run processors, timers and dispatch until nothing is due at the current time."""
         timers = self.c.service("timers")
-        for _ in range(1000):
+        for _ in range(10_000):
             work = self.c.pipeline.run_until_idle()
             work += timers.fire_due()
-            work += self.dispatcher.run_until_idle()
+            work += self.dispatcher.run_once()
             if work == 0:
                 return
 

@@ -1,0 +1,119 @@
+"""The demo bank's general rules, replayed on synthetic histories (not the seed scenarios)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from bestnext.replay.service import replay_text
+
+YES = {"personal_data": True, "own_marketing": True, "profiling": True}
+NO_MARKETING = {"personal_data": True, "own_marketing": False, "profiling": False}
+
+
+class History:
+    """A person's history as Segment messages, written in tests."""
+
+    def __init__(self, key: str, phone: str = "+393330000001") -> None:
+        self.key, self.phone, self.lines, self.n = key, phone, [], 0
+
+    def add(self, at: str, kind: str = "track", **fields: Any) -> History:
+        self.n += 1
+        msg: dict[str, Any] = {"type": kind, "messageId": f"{self.key}-{self.n}", "timestamp": at,
+                               "anonymousId": f"dev-{self.key}",
+                               "context": {"touchpoint": fields.pop("touchpoint", "web"),
+                                           "traits": {"phone": self.phone}}}
+        msg.update(fields)
+        self.lines.append(msg)
+        return self
+
+    def lead(self, at: str, consents: dict[str, bool], channel: str = "sms",
+             product: str = "pension_fund") -> History:
+        self.add(at, "identify", traits={"first_name": "Ada", "age": 40, "phone": self.phone,
+                                         "email": f"{self.key}@example.org"}, touchpoint="partner")
+        self.add(at, event="Consent Preferences Updated", properties={"purposes": consents}, touchpoint="partner")
+        return self.add(at, event="Lead Received", touchpoint="partner",
+                        properties={"product": product, "preferred_channel": channel, "contact_requested": True})
+
+    def page(self, at: str, path: str) -> History:
+        return self.add(at, "page", name="page", properties={"path": path})
+
+    def text(self) -> str:
+        return "\n".join(json.dumps(m) for m in self.lines) + "\n"
+
+
+def _replay(h: History, until: str | None = None) -> list[dict[str, Any]]:
+    result = replay_text(h.text(), datetime.fromisoformat(until) if until else None)
+    assert not result.errors
+    return result.actions
+
+
+def _at(a: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(a["at"])
+
+
+def _quiet_ok(actions: list[dict[str, Any]]) -> None:
+    for a in actions:
+        if a["channel"] in ("sms", "call_center"):
+            assert 9 <= _at(a).hour < 20 and _at(a).weekday() != 6, a
+
+
+def _budget_ok(actions: list[dict[str, Any]]) -> None:
+    times = sorted(_at(a) for a in actions if a["purpose"] == "marketing")
+    for i, t in enumerate(times):
+        assert len([x for x in times[i:] if x - t < timedelta(days=7)]) <= 3, times
+
+
+def test_refused_marketing_consent_gives_service_only() -> None:
+    h = History("nomkt").lead("2025-03-03T10:00:00+01:00", NO_MARKETING)
+    h.page("2025-03-05T11:00:00+01:00", "/previdenza/fondo-pensione")
+    h.page("2025-03-05T11:02:00+01:00", "/previdenza/simulatore")
+    actions = _replay(h)
+    assert actions and all(a["purpose"] == "service" for a in actions)
+    _quiet_ok(actions)
+
+
+def test_positive_sms_reply_gets_a_call_the_same_business_day() -> None:
+    h = History("reply").lead("2025-03-03T10:00:00+01:00", YES)
+    h.add("2025-03-03T15:10:00+01:00", event="SMS Replied", touchpoint="sms",
+          properties={"intent": "positive", "text": "SI"})
+    actions = _replay(h)
+    calls = [a for a in actions if a["channel"] == "call_center"]
+    assert calls, actions
+    assert datetime.fromisoformat("2025-03-03T15:10:00+01:00") <= _at(calls[0]) \
+        <= datetime.fromisoformat("2025-03-03T20:00:00+01:00")
+    assert len([a for a in actions if a["channel"] == "sms"]) == 1  # answered: no follow-up SMS
+
+
+def test_no_reply_means_at_most_three_attempts_within_seven_days() -> None:
+    actions = _replay(History("silent").lead("2025-03-03T10:00:00+01:00", YES))
+    attempts = [a for a in actions if a["action"] == "lead_first_contact"]
+    assert 2 <= len(attempts) <= 3
+    assert _at(attempts[-1]) - _at(attempts[0]) <= timedelta(days=7)
+    _quiet_ok(actions)
+
+
+def test_interest_on_a_sunday_books_the_call_on_monday_and_announces_it_by_email() -> None:
+    h = History("sunday").lead("2025-03-03T10:00:00+01:00", YES, channel="email")
+    h.page("2025-03-16T11:00:00+01:00", "/previdenza/fondo-pensione")  # a Sunday
+    h.page("2025-03-16T11:01:00+01:00", "/previdenza/simulatore")
+    actions = [a for a in _replay(h) if a["journey"] == "product_interest"]
+    calls = [a for a in actions if a["channel"] == "call_center"]
+    emails = [a for a in actions if a["channel"] == "email"]
+    assert calls and _at(calls[0]).isoformat() == "2025-03-17T09:00:00+01:00"
+    assert emails and _at(emails[0]).date().isoformat() == "2025-03-16"
+    assert len(calls) == 1, "one browsing session gives one action (debounced)"
+    _quiet_ok(actions)
+
+
+def test_marketing_budget_is_never_exceeded() -> None:
+    h = History("busy").lead("2025-03-03T10:00:00+01:00", YES, channel="email")
+    start = datetime.fromisoformat("2025-03-04T10:00:00+01:00")
+    for day in range(10):
+        for path in ("/previdenza/fondo-pensione", "/carte/prepagata", "/conti"):
+            h.page((start + timedelta(days=day, minutes=30 * len(path) % 7)).isoformat(), path)
+    actions = _replay(h)
+    assert [a for a in actions if a["purpose"] == "marketing"]
+    _budget_ok(actions)
+    _quiet_ok(actions)
