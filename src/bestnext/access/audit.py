@@ -6,6 +6,7 @@ principal, the action, the person and the reason (the ``X-Purpose`` header or a 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,8 @@ from sqlalchemy import Connection, select, update
 
 from bestnext.access.audit_tables import audit_log
 from bestnext.access.model import Principal
+from bestnext.access.permissions import Permission, allows
+from bestnext.access.pseudonym import pseudonymise
 
 ERASED_PURPOSE = "[erased]"
 
@@ -35,7 +38,7 @@ def entries(conn: Connection, *, person_id: str | None = None, action: str | Non
         query = query.where(audit_log.c.action == action)
     if since:
         query = query.where(audit_log.c.at >= since)
-    return [dict(r._mapping) for r in conn.execute(query)]
+    return [{str(k): v for k, v in r._mapping.items()} for r in conn.execute(query)]
 
 
 def export(conn: Connection, person_id: str) -> dict[str, Any]:
@@ -47,3 +50,16 @@ def erase(conn: Connection, person_id: str) -> None:
     """Keep the accountability trail, drop the free text that could describe the person."""
     conn.execute(update(audit_log).where(audit_log.c.person_id == person_id)
                  .values(purpose=ERASED_PURPOSE))
+
+
+def profile_view(conn: Connection, principal: Principal, person_id: str, view: Mapping[str, Any],
+                 why: str | None, at: datetime, key: str) -> dict[str, Any]:
+    """Audit a read of a person's profile and return what ``principal`` may see: the view
+    itself with ``profiles:identified``, else its pseudonymised form (analysts, marketers).
+
+    Call it in a write transaction (``engine.begin()``) wherever a profile is read.
+    """
+    record(conn, principal, "profile.read", person_id, why, at)
+    if allows(principal.role, Permission.PROFILES_IDENTIFIED):
+        return dict(view)
+    return pseudonymise(view, key)

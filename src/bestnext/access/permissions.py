@@ -58,8 +58,19 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.REPLAY_RUN: frozenset({M, N}),
 }
 
-# Routes that need no API key (path templates); everything else must use ``require``.
-PUBLIC_ROUTES: set[str] = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# Routes that need no API key (path templates): public pages, or routes that authenticate
+# another way. Everything else must use ``require`` (API) or a console permission guard.
+PUBLIC_ROUTES: set[str] = {
+    "/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+    # console: the login form and logout (the session is the credential)
+    "/login", "/logout",
+    # ingest: Segment / RudderStack write keys (Basic auth or writeKey in the body), CloudEvents
+    "/v1/batch", "/v1/b", "/v1/import", "/v1/events", "/v1/track", "/v1/t", "/v1/identify", "/v1/i",
+    "/v1/page", "/v1/p", "/v1/screen", "/v1/s", "/v1/alias", "/v1/a", "/v1/group", "/v1/g",
+    # channels: provider signatures, and signed one-click unsubscribe tokens
+    "/v1/webhooks/twilio/sms", "/v1/webhooks/twilio/status", "/v1/webhooks/meta", "/v1/webhooks/generic",
+    "/v1/unsubscribe/{token}",
+}
 
 
 def roles_for(permission: Permission) -> frozenset[Role]:

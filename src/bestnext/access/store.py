@@ -34,4 +34,4 @@ def revoke_key(conn: Connection, key_id: str, now: datetime) -> bool:
 def list_keys(conn: Connection) -> list[dict[str, object]]:
     rows = conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.created_at,
                                api_keys.c.revoked_at).order_by(api_keys.c.created_at))
-    return [dict(r._mapping) for r in rows]
+    return [{str(k): v for k, v in r._mapping.items()} for r in rows]

@@ -34,7 +34,25 @@ def export(conn: Connection, person_id: str, at: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {"person_id": person_id, "exported_at": at.isoformat()}
     for contributor in registry.contributors(metadata):
         out.update(contributor.export(conn, person_id))
-    return out
+    return jsonable(out)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: string keys, ISO datetimes, lists for tuples and sets.
+
+    >>> from datetime import UTC, datetime
+    >>> jsonable({1: (datetime(2025, 1, 1, tzinfo=UTC), {b"x"})})
+    {'1': ['2025-01-01T00:00:00+00:00', ["b'x'"]]}
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 def _identifiers(conn: Connection, person_id: str) -> tuple[set[str], set[tuple[str, str]]]:
