@@ -1,0 +1,103 @@
+"""The journey engine on SQLite and PostgreSQL: durable waits that survive a restart, exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bestnext.bootstrap import Container, build
+from bestnext.channels import outbox
+from bestnext.clock import VirtualClock
+from bestnext.db import read
+from bestnext.ingest import services as ingest
+from bestnext.journeys import store
+from bestnext.journeys.tables import journey_instances
+from bestnext.settings import Settings
+
+SAT_NIGHT = datetime(2025, 4, 19, 20, 30, tzinfo=UTC)  # 22:30 in Rome; Sunday is Easter, Monday a holiday
+
+
+def _messages(at: datetime) -> list[dict[str, Any]]:
+    ts = at.isoformat()
+    base = {"anonymousId": "lead-1", "timestamp": ts, "context": {"touchpoint": "partner"}}
+    return [
+        {**base, "type": "identify", "messageId": "m1",
+         "traits": {"first_name": "Ada", "age": 40, "phone": "+393330000009"}},
+        {**base, "type": "track", "messageId": "m2", "event": "Consent Preferences Updated",
+         "properties": {"purposes": {"personal_data": True, "own_marketing": True, "profiling": True}}},
+        {**base, "type": "track", "messageId": "m3", "event": "Lead Received",
+         "properties": {"product": "pension_fund", "preferred_channel": "sms"}},
+    ]
+
+
+def _container(db_url: str, clock: VirtualClock, tmp: Path) -> Container:
+    return build(Settings(database_url=db_url, environment="test", log_file=tmp / "log.txt"), clock)
+
+
+def _accept(c: Container, messages: list[dict[str, Any]]) -> None:
+    with c.engine.begin() as conn:
+        source = ingest.ensure_source(conn, "test", "web", c.clock.now())
+        result = ingest.accept(conn, source, messages, c.clock.now())
+    assert not result.errors
+    c.pipeline.run_until_idle()
+
+
+def test_lead_waits_durably_and_resumes_after_a_restart(db_url: str, tmp_path: Path) -> None:
+    clock = VirtualClock(SAT_NIGHT)
+    first = _container(db_url, clock, tmp_path)
+    _accept(first, _messages(SAT_NIGHT))
+    with read(first.engine) as conn:
+        (inst,) = [i for i in store.of_person(conn, _person(conn)) if i.journey_id == "lead"]
+        rows = outbox.of_person(conn, inst.person_id)
+    assert inst.step == "wait_reply" and inst.status == "active"
+    # the first SMS waits for a working day: Tuesday 22 April 09:00 in Rome
+    assert [r.action.due_at for r in rows] == [datetime(2025, 4, 22, 7, 0, tzinfo=UTC)]
+    first.dispose()  # "crash": nothing lives in memory
+
+    clock.advance_to(datetime(2025, 4, 24, 7, 0, tzinfo=UTC))  # the reply timeout (2 days) has passed
+    second = _container(db_url, clock, tmp_path)
+    try:
+        timers = second.service("timers")
+        assert timers.fire_due() == 1
+        assert timers.fire_due() == 0  # fired once
+        with read(second.engine) as conn:
+            inst2 = store.get(conn, inst.id)
+            rows = outbox.of_person(conn, inst.person_id)
+            steps = [s["step"] for s in store.steps_of(conn, inst.id)]
+        assert inst2 is not None and inst2.vars["attempts"] == 2 and inst2.step == "wait_reply"
+        assert len(rows) == 2 and rows[1].action.action == "lead_first_contact"
+        assert steps.count("contact") == 2
+    finally:
+        second.dispose()
+
+
+def test_goal_ends_the_journey_and_a_late_timer_is_ignored(db_url: str, tmp_path: Path) -> None:
+    clock = VirtualClock(SAT_NIGHT)
+    c = _container(db_url, clock, tmp_path)
+    try:
+        _accept(c, _messages(SAT_NIGHT))
+        clock.advance_to(SAT_NIGHT + timedelta(hours=1))
+        _accept(c, [{"type": "track", "messageId": "m4", "anonymousId": "lead-1", "event": "Product Subscribed",
+                     "timestamp": clock.now().isoformat(), "properties": {"product": "pension_fund"},
+                     "context": {"touchpoint": "branch"}}])
+        clock.advance_to(SAT_NIGHT + timedelta(days=5))
+        c.service("timers").fire_due()
+        with read(c.engine) as conn:
+            status = conn.execute(select(journey_instances.c.status, journey_instances.c.end_reason)
+                                  .where(journey_instances.c.journey_id == "lead")).one()
+            rows = outbox.of_person(conn, _person(conn))
+        assert tuple(status) == ("completed", "goal")
+        assert len(rows) == 1  # no follow-up after the goal
+    finally:
+        c.dispose()
+
+
+def _person(conn: Any) -> str:
+    found = conn.execute(select(journey_instances.c.person_id)).scalar()
+    if found is None:
+        pytest.fail("no journey instance")
+    return str(found)
