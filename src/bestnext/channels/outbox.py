@@ -138,6 +138,12 @@ def of_person(conn: Connection, person_id: str) -> list[OutboxRow]:
     return [_row(m) for m in conn.execute(query).mappings()]
 
 
+def of_person_many(conn: Connection, person_ids: list[str]) -> list[OutboxRow]:
+    """Actions of several people (checks and exports)."""
+    query = select(outbox).where(outbox.c.person_id.in_(person_ids)).order_by(outbox.c.due_at)
+    return [_row(m) for m in conn.execute(query).mappings()]
+
+
 def find_by_provider_id(conn: Connection, provider_message_id: str) -> OutboxRow | None:
     found = conn.execute(select(outbox).where(
         outbox.c.provider_message_id == provider_message_id)).mappings().first()
