@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -92,6 +92,10 @@ class Dispatcher:
             if verdict.kind == "reschedule" and verdict.at is not None:
                 outbox.reschedule(conn, a.id, self.worker, verdict.at, "rescheduled: " + ",".join(verdict.reasons))
                 return
+            opens = self._call_center_opens(now) if a.channel == "call_center" else now
+            if opens > now:  # the call is placed when the call center opens: that is its send time
+                outbox.reschedule(conn, a.id, self.worker, opens, "rescheduled: call_center_closed")
+                return
             if a.channel in ("call_center", "branch"):
                 made = (assisted.call_task_for if a.channel == "call_center" else assisted.briefing_for)(
                     conn, a, now, self.operators)
@@ -102,6 +106,9 @@ class Dispatcher:
             self._failed(row, SendError(f"no {a.channel} address for the person", permanent=True))
             return
         self._send(row, render(a, to, now, base_url=self.config.public_base_url, secret_key=self.secret_key))
+
+    def _call_center_opens(self, now: datetime) -> datetime:
+        return assisted.CALENDAR.next_open(now, self.operators.call_center.weekly_hours())
 
     def _send(self, row: OutboxRow, message: Rendered) -> None:
         provider = self.providers.get(row.action.channel)

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
-from bestnext.channels import branch, ports
+from bestnext.channels import branch, listeners, ports
 from bestnext.eventlog import LoggedEvent
+
+listeners.install()  # rows of the channels context follow identity merges
 
 
 class ChannelsProcessor:
