@@ -30,17 +30,19 @@ def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
     srv.stop()
 
 
-def create_source(db_url: str, name: str, touchpoint: str) -> str:
+def create_source(db_url: str, name: str, touchpoint: str) -> tuple[str, str]:
+    """A new source's ``(id, write key)``, made with `bestnext sources create --json`."""
     created = orjson.loads(run_cli(db_url, "sources", "create", name, "--touchpoint", touchpoint, "--json"))
     assert set(created) == {"id", "name", "touchpoint", "write_key"}
-    return str(created["write_key"])
+    return str(created["id"]), str(created["write_key"])
 
 
-def logged(db_url: str) -> list[LoggedEvent]:
+def logged(db_url: str, source_id: str) -> list[LoggedEvent]:
+    """Events of one source (processors running in the server may log their own events)."""
     engine = create_db_engine(db_url)
     try:
         with engine.connect() as conn:
-            return eventlog.read_after(conn, 0, 100_000)
+            return [e for e in eventlog.read_after(conn, 0, 100_000) if e.source_id == source_id]
     finally:
         engine.dispose()
 
@@ -57,26 +59,26 @@ def send_with_segment(server: Server, key: str, ids: range) -> None:
 
 def test_segment_sdk_kill9_after_ack_loses_nothing_and_resends_are_stored_once(
         server: Server, db_url: str) -> None:
-    key = create_source(db_url, "core", "core_banking")
+    source_id, key = create_source(db_url, "core", "core_banking")
     send_with_segment(server, key, range(40))
     server.kill9()  # right after the last acknowledgement
-    events = logged(db_url)
+    events = logged(db_url, source_id)
     assert sorted(e.message_id for e in events) == sorted(f"seg-{i}" for i in range(40))
     assert {e.touchpoint for e in events} == {"core_banking"}
     server.start()  # a restart, and the client resends everything (plus ten new)
     send_with_segment(server, key, range(50))
-    assert len(logged(db_url)) == 50
+    assert len(logged(db_url, source_id)) == 50
 
 
 def test_rudderstack_sdk_batches_gzip(server: Server, db_url: str) -> None:
-    key = create_source(db_url, "app", "app")
+    source_id, key = create_source(db_url, "app", "app")
     client = RudderClient(key, host=server.base_url, sync_mode=True, gzip=True, max_retries=0)
     client.identify(user_id="C00001", traits={"email": "martina.bianchi@example.org"},
                     message_id="rs-1", anonymous_id="dev-1")
     client.track(anonymous_id="dev-1", event="E-banking Login", message_id="rs-2")
     client.page(anonymous_id="dev-1", name="Home", message_id="rs-3")
     client.track(anonymous_id="dev-1", event="E-banking Login", message_id="rs-2")  # resent
-    events = logged(db_url)
+    events = logged(db_url, source_id)
     assert [(e.message_id, e.type) for e in events] == [("rs-1", "identify"), ("rs-2", "track"),
                                                         ("rs-3", "page")]
     assert events[0].user_id == "C00001" and events[0].touchpoint == "app"
@@ -85,7 +87,7 @@ def test_rudderstack_sdk_batches_gzip(server: Server, db_url: str) -> None:
 
 
 def test_seed_scenarios_replay_through_batch(server: Server, db_url: str) -> None:
-    key = create_source(db_url, "scenarios", "web")
+    source_id, key = create_source(db_url, "scenarios", "web")
     auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
     expected: list[str] = []
     for path in sorted(SCENARIOS.glob("*.jsonl")):
@@ -93,6 +95,6 @@ def test_seed_scenarios_replay_through_batch(server: Server, db_url: str) -> Non
         expected += [m["messageId"] for m in batch]
         response = httpx.post(f"{server.base_url}/v1/batch", json={"batch": batch}, headers=auth)
         assert response.status_code == 200, response.text
-    events = logged(db_url)
+    events = logged(db_url, source_id)
     assert sorted(e.message_id for e in events) == sorted(expected)
     assert len(expected) >= 25
