@@ -52,6 +52,7 @@ class JourneyEngine:
     def on_event(self, conn: Connection, event: LoggedEvent) -> None:
         if event.person_id is None:
             return
+        self.steps.forget()
         facts = event_facts(event, self.signals)
         active = store.of_person(conn, event.person_id)
         for inst in active:
@@ -92,8 +93,8 @@ class JourneyEngine:
             return
         if not self._may_reenter(conn, journey, event.person_id, now):
             return
-        profile = self.steps.profile(conn, event.person_id)
-        if not holds(journey.profile, {**facts, **profile, **self.steps.state(conn, event.person_id, now)}):
+        if journey.profile and not holds(
+                journey.profile, {**facts, **self.steps.facts_for(conn, event.person_id, journey.profile)}):
             return
         inst = Instance(id=str(uuid.uuid4()), journey_id=journey.id, version=journey.version,
                         person_id=event.person_id, status="active", step=journey.steps[0].id,
@@ -122,6 +123,7 @@ class JourneyEngine:
 
     # -- timers -------------------------------------------------------------------------------
     def on_timer(self, conn: Connection, timer: Timer) -> None:
+        self.steps.forget()
         inst = store.get(conn, str(timer.payload["instance"]))
         if inst is None or inst.status != "active" or inst.step != timer.payload.get("step"):
             return

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -79,13 +81,21 @@ def may_contact(conn: Connection, person_id: str, purpose: str, channel: str, at
     return bool(mod.may(conn, person_id, purpose, categories, channel, at).allowed)
 
 
+@lru_cache(maxsize=8)
+def _policy_config(config_dir: Path) -> Any:
+    mod = _module("bestnext.decisions.contact_policy")
+    assert mod is not None
+    return mod.load_config(config_dir)
+
+
 def next_allowed(conn: Connection, person_id: str, channel: str, purpose: str, at: datetime,
-                 action_id: str | None = None) -> datetime | None:
+                 action_id: str | None = None, config_dir: Path | None = None) -> datetime | None:
     """``at`` when the contact policy allows it, else its next allowed moment (None: never)."""
     mod = _module("bestnext.decisions.contact_policy", required=False)
     if mod is None:
         return fallback_next_allowed(channel, at)
-    result = mod.check(conn, person_id, channel, purpose, at, action_id=action_id)
+    config = _policy_config(config_dir) if config_dir is not None else None
+    result = mod.check(conn, person_id, channel, purpose, at, action_id=action_id, config=config)
     if result.allowed:
         return at
     return result.next_allowed_at  # type: ignore[no-any-return]
@@ -195,10 +205,9 @@ def home_branch(conn: Connection, person_id: str) -> str | None:
     return None
 
 
-def marketing_budget(config_dir: Any) -> tuple[int, timedelta]:
+def marketing_budget(config_dir: Path) -> tuple[int, timedelta]:
     """Marketing contacts allowed per rolling window (the contact policy's configuration)."""
-    mod = _module("bestnext.decisions.contact_policy", required=False)
-    if mod is None:
+    if _module("bestnext.decisions.contact_policy", required=False) is None:
         return 3, timedelta(days=7)
-    cfg = mod.load_config(config_dir)
+    cfg = _policy_config(config_dir)
     return int(cfg.marketing_max_contacts), timedelta(days=int(cfg.marketing_window_days))

@@ -15,6 +15,7 @@ from bestnext.clock import as_utc, to_rome
 from bestnext.journeys import ports, store
 from bestnext.journeys.model import (
     Branch,
+    Condition,
     Count,
     Debounce,
     Decide,
@@ -43,13 +44,30 @@ class StepRunner:
     def __init__(self, engine: JourneyEngine, config_dir: Path) -> None:
         self.engine, self.config_dir = engine, config_dir
         self._assignees: dict[str, Any] | None = None
+        self._memo: dict[str, dict[str, Any]] = {}
 
     @property
     def now(self) -> datetime:
         return self.engine.clock.now()
 
     def profile(self, conn: Connection, person_id: str) -> dict[str, Any]:
-        return ports.profile_facts(conn, person_id)
+        """The person's profile facts, read once per event or timer (``forget`` clears)."""
+        if person_id not in self._memo:
+            self._memo[person_id] = ports.profile_facts(conn, person_id)
+        return self._memo[person_id]
+
+    def forget(self) -> None:
+        self._memo.clear()
+
+    def facts_for(self, conn: Connection, person_id: str, conditions: list[Condition]) -> dict[str, Any]:
+        """Profile and state facts, read only when ``conditions`` look at them."""
+        fields = [c.field for c in conditions]
+        facts: dict[str, Any] = {}
+        if any(f.startswith("profile.") for f in fields):
+            facts |= self.profile(conn, person_id)
+        if any(f.startswith("state.") for f in fields):
+            facts |= self.state(conn, person_id, self.now)
+        return facts
 
     def state(self, conn: Connection, person_id: str, now: datetime) -> dict[str, Any]:
         deadline = ports.sla_deadline(now)
@@ -85,7 +103,7 @@ class StepRunner:
         return "park"
 
     def _branch(self, conn: Connection, _j: Journey, inst: Instance, step: Branch, facts: dict[str, Any]) -> Outcome:
-        full = {**facts, **self.profile(conn, inst.person_id), **self.state(conn, inst.person_id, self.now)}
+        full = {**facts, **self.facts_for(conn, inst.person_id, [c for case in step.cases for c in case.when])}
         for case in step.cases:
             if holds(case.when, full):
                 return case.next
@@ -119,7 +137,8 @@ class StepRunner:
         channel = self._resolve(step.channel, inst) if step.channel else None
         at = self.now
         if step.at == "next_allowed" and channel:
-            found = ports.next_allowed(conn, inst.person_id, channel, step.purpose, self.now)
+            found = ports.next_allowed(conn, inst.person_id, channel, step.purpose, self.now,
+                                       config_dir=self.config_dir)
             if found is None:
                 return step.on_none
             at = found
@@ -185,7 +204,7 @@ class StepRunner:
             return self.now
         if step.at == "call_at" and inst.vars.get("call_at"):
             return max(self.now, as_utc(datetime.fromisoformat(str(inst.vars["call_at"]))))
-        return ports.next_allowed(conn, inst.person_id, channel, purpose, self.now, action)
+        return ports.next_allowed(conn, inst.person_id, channel, purpose, self.now, action, self.config_dir)
 
     def _resolve(self, value: str, inst: Instance) -> str:
         if value.startswith("{") and value.endswith("}"):
