@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -19,8 +19,10 @@ from bestnext.calendar import BusinessCalendar
 from bestnext.clock import ROME, Clock, as_utc
 from bestnext.decisions.catalog import Action, Catalog, Offer
 from bestnext.decisions.contact_policy import ContactPolicyConfig, ContactState, evaluate
+from bestnext.decisions.learning.models import sigmoid
 from bestnext.decisions.learning.policies import Choice, Scored, choose
 from bestnext.decisions.model import (
+    BatchModels,
     ConsentCheck,
     ConsentUse,
     Decision,
@@ -31,7 +33,6 @@ from bestnext.decisions.model import (
     RankedAction,
 )
 from bestnext.decisions.rules import Condition, Rule, holds
-from bestnext.decisions.rules import evaluate as evaluate_rules
 from bestnext.decisions.treatments import render
 
 
@@ -121,60 +122,162 @@ def offer_valid_until(offer: Offer, at: datetime) -> datetime | None:
     return as_utc(datetime.combine(end, time(23, 59, 59), tzinfo=ROME))
 
 
-def _channel_candidates(action: Action, wanted: str | None) -> list[str]:
-    channels: list[str] = list(action.treatments)
-    return [c for c in channels if c == wanted] if wanted else channels
-
-
 @dataclass(frozen=True, slots=True)
 class _Inputs:
     profile: ProfileView
     context: DecisionContext
     catalog: Catalog
     policy: PolicyInputs
-    models: PropensityModels
+    models: PropensityModels | BatchModels
     consent: ConsentCheck
     rng: np.random.Generator
     explore: bool
     at: datetime
     profiling: ConsentUse
     facts: dict[str, Any]
+    declined: frozenset[str]
+    memo: dict[str, bool] = field(default_factory=dict)
+    gates: dict[tuple[str, tuple[str, ...], str], tuple[ConsentUse | None, str]] = field(default_factory=dict)
 
 
-def _score_action(action: Action, channel: str | None, inp: _Inputs) -> _Candidate | str:
-    """The action on its best channel, or the reason it was left out."""
-    if not _in_window(action, inp.at):
+@dataclass(frozen=True, slots=True)
+class _Screened:
+    """An action that passed its rules, with its allowed channels (and their consent)."""
+
+    action: Action
+    weight: float
+    value: float
+    levers: float
+    offer: Offer | None
+    rules_passed: tuple[str, ...]
+    channels: tuple[tuple[str, ConsentUse], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """What a decision needs from an action that never changes (computed once per action)."""
+
+    action: Action
+    rules: tuple[tuple[Rule, str], ...]
+    channels: tuple[str, ...]
+    categories: tuple[str, ...]
+    levers: float
+    windowed: bool
+
+
+_STATIC: dict[int, _Static] = {}
+
+
+def _static(action: Action) -> _Static:
+    found = _STATIC.get(id(action))
+    if found is None or found.action is not action:
+        found = _STATIC[id(action)] = _Static(
+            action, tuple((r, r.describe()) for r in _rules_of(action)), tuple(action.treatments),
+            tuple(action.data_categories), action.levers.weight * action.levers.priority,
+            action.valid_from is not None or action.valid_until is not None)
+    return found
+
+
+def _rules(static: _Static, inp: _Inputs) -> tuple[bool, tuple[str, ...], str | None]:
+    passed: list[str] = []
+    memo = inp.memo
+    for rule, key in static.rules:
+        ok = memo.get(key)
+        if ok is None:
+            ok = memo[key] = holds(rule, inp.facts)
+        if not ok:
+            return False, tuple(passed), key
+        passed.append(key)
+    return True, tuple(passed), None
+
+
+Gate = tuple[ConsentUse | None, str]
+
+
+def _gate(static: _Static, channel: str, inp: _Inputs) -> Gate:
+    """Consent and contact policy for the action on ``channel``: (consent use, "") when allowed,
+    else (None, the reason). Shared by every action with the same purpose and data."""
+    action = static.action
+    declined = action.id in inp.declined
+    key = (action.purpose, static.categories, channel)
+    found = None if declined else inp.gates.get(key)
+    if found is not None:
+        return found
+    use = inp.consent(action.purpose, static.categories, channel, inp.at)
+    if not use.allowed:
+        found = (None, f"consent: {action.purpose} on {channel} not allowed")
+    else:
+        result = evaluate(inp.policy.state, channel, action.purpose, inp.at, inp.policy.config,
+                          inp.policy.calendar, action.id if declined else None,
+                          inbound=channel == inp.context.inbound_channel)
+        found = (use, "") if result.allowed else (None, f"contact policy on {channel}: {', '.join(result.reasons)}")
+    if not declined:
+        inp.gates[key] = found
+    return found
+
+
+def _screen(action: Action, channel: str | None, inp: _Inputs) -> _Screened | str:
+    """The action with its allowed channels, or the reason it was left out."""
+    static = _static(action)
+    if static.windowed and not _in_window(action, inp.at):
         return "outside its validity window"
-    verdict = evaluate_rules(_rules_of(action), inp.facts)
-    if not verdict.passed:
-        return f"rule failed: {verdict.failed}"
-    weight = action.context_weights.get(inp.context.reason, action.context_weights.get("default", 1.0))
+    ok, passed, failed = _rules(static, inp)
+    if not ok:
+        return f"rule failed: {failed}"
+    weights = action.context_weights
+    weight = weights.get(inp.context.reason, weights.get("default", 1.0)) if weights else 1.0
     if weight <= 0:
         return f"not for context '{inp.context.reason}'"
-    offer = _offer(action, inp.catalog, inp.facts, inp.at, inp.policy.offer_usage)
-    value = _value(action, inp.facts) * (offer.boost if offer else 1.0)
-    levers = action.levers.weight * action.levers.priority
-    best: _Candidate | None = None
-    last_reason = "no channel"
-    for ch in _channel_candidates(action, channel):
-        use = inp.consent(action.purpose, action.data_categories, ch, inp.at)
-        if not use.allowed:
-            last_reason = f"consent: {action.purpose} on {ch} not allowed"
+    allowed: list[tuple[str, ConsentUse]] = []
+    reason = "no channel"
+    for ch in static.channels:
+        if channel is not None and ch != channel:
             continue
-        pol = evaluate(inp.policy.state, ch, action.purpose, inp.at, inp.policy.config, inp.policy.calendar,
-                       action.id, inbound=ch == inp.context.inbound_channel)
-        if not pol.allowed:
-            last_reason = f"contact policy on {ch}: {', '.join(pol.reasons)}"
-            continue
-        features = {**inp.profile.features, "ctx:channel=" + ch: 1.0}
-        prop = inp.models.propensity(action.id, ch, features, inp.rng, False, inp.profiling.allowed)
-        if best is None or prop.p_mean * weight * value * levers > best.p_mean * best.weight:
-            chosen_offer = offer if (action.purpose == "marketing" or use.may_promote) else None
-            best = _Candidate(action, ch, weight * value * levers, value * levers, float(prop.p_mean),
-                              float(prop.mean_logit), float(prop.sd_logit),
-                              {"context_weight": weight, "value": value, "levers": levers},
-                              chosen_offer, verdict.passed_rules, (inp.profiling, use))
-    return best if best is not None else last_reason
+        use, why = _gate(static, ch, inp)
+        if use is None:
+            reason = why
+        else:
+            allowed.append((ch, use))
+    if not allowed:
+        return reason
+    offer = _offer(action, inp.catalog, inp.facts, inp.at, inp.policy.offer_usage) if action.offers else None
+    value = (_value(action, inp.facts) if action.value_rules else action.value) * (offer.boost if offer else 1.0)
+    return _Screened(action, weight, value, static.levers, offer, passed, tuple(allowed))
+
+
+def _posteriors(models: PropensityModels | BatchModels, pairs: list[tuple[str, str]], features: Mapping[str, float],
+                profiling: bool) -> tuple[list[float], list[float]]:
+    batch = getattr(models, "posteriors", None)
+    if batch is not None:
+        result: tuple[list[float], list[float]] = batch(pairs, features, profiling)
+        return result
+    single = cast(PropensityModels, models)
+    props = [single.propensity(a, ch, {**features, f"ctx:channel={ch}": 1.0}, None, False, profiling)
+             for a, ch in pairs]
+    return [float(p.mean_logit) for p in props], [float(p.sd_logit) for p in props]
+
+
+def _best_channels(screened: list[_Screened], inp: _Inputs) -> list[_Candidate]:
+    """Each action on the channel where its expected value (p_mean x weight) is highest."""
+    pairs = [(s.action.id, ch) for s in screened for ch, _ in s.channels]
+    mus, sds = _posteriors(inp.models, pairs, inp.profile.features, inp.profiling.allowed)
+    out: list[_Candidate] = []
+    n = 0
+    for s in screened:
+        best: tuple[float, int, int] | None = None
+        for j in range(len(s.channels)):
+            if best is None or mus[n] > best[0]:
+                best = (mus[n], j, n)
+            n += 1
+        assert best is not None
+        _, j, k = best
+        channel, use = s.channels[j]
+        offer = s.offer if (s.action.purpose == "marketing" or use.may_promote) else None
+        weight = s.weight * s.value * s.levers
+        out.append(_Candidate(s.action, channel, weight, s.value * s.levers, sigmoid(mus[k]), mus[k], sds[k],
+                              {"context_weight": s.weight, "value": s.value, "levers": s.levers},
+                              offer, s.rules_passed, (inp.profiling, use)))
+    return out
 
 
 def _render(cand: _Candidate, inp: _Inputs) -> tuple[str | None, str, datetime | None]:
@@ -193,7 +296,7 @@ def _render(cand: _Candidate, inp: _Inputs) -> tuple[str | None, str, datetime |
 
 
 def decide(profile: ProfileView, context: DecisionContext, catalog: Catalog, policy: PolicyInputs,
-           models: PropensityModels, clock: Clock | None = None, *, consent: ConsentCheck,
+           models: PropensityModels | BatchModels, clock: Clock | None = None, *, consent: ConsentCheck,
            channel: str | None = None, n: int = 3, rng: np.random.Generator | None = None,
            control_rate: float = 0.02, explore: bool = True, chooser: Chooser = choose) -> Decision:
     """Rank the catalog's actions for ``profile`` in ``context``; at most ``n`` are returned.
@@ -208,15 +311,16 @@ def decide(profile: ProfileView, context: DecisionContext, catalog: Catalog, pol
     rng = rng if rng is not None else np.random.default_rng()
     profiling = consent("profiling", ["behavioural"], context.inbound_channel, at)
     inp = _Inputs(profile, context, catalog, policy, models, consent, rng, explore, at, profiling,
-                  _facts(profile, profiling.allowed))
-    candidates: dict[str, _Candidate] = {}
+                  _facts(profile, profiling.allowed), frozenset(a for a, _ in policy.state.declines))
+    screened: list[_Screened] = []
     rejected: dict[str, str] = {}
     for action in catalog.actions:
-        result = _score_action(action, channel, inp)
+        result = _screen(action, channel, inp)
         if isinstance(result, str):
             rejected[action.id] = result
         else:
-            candidates[action.id] = result
+            screened.append(result)
+    candidates = {c.action.id: c for c in _best_channels(screened, inp)}
     scored = [Scored(c.action.id, c.mean_logit, c.sd_logit if explore else 0.0, c.weight, c.baseline)
               for c in candidates.values()]
     choice = chooser(scored, rng, control_rate)

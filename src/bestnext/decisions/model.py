@@ -99,6 +99,15 @@ class PropensityModels(Protocol):
         ...
 
 
+class BatchModels(Protocol):
+    """Models that answer many ``(action, channel)`` posteriors at once (see ``posteriors``)."""
+
+    def posteriors(self, pairs: Sequence[tuple[str, str]], features: Mapping[str, float],
+                   profiling: bool) -> tuple[list[float], list[float]]:
+        """Logit means and standard deviations, one per pair."""
+        ...
+
+
 class ConsentCheck(Protocol):
     """The consent policy bound to one person's state (``bestnext.consent`` policy ``may``)."""
 
@@ -107,5 +116,5 @@ class ConsentCheck(Protocol):
         ...
 
 
-__all__ = ["OUTCOMES", "REWARDS", "ConsentCheck", "ConsentUse", "Decision", "DecisionContext",
+__all__ = ["OUTCOMES", "REWARDS", "BatchModels", "ConsentCheck", "ConsentUse", "Decision", "DecisionContext",
            "Explanation", "Outcome", "ProfileView", "PropensityModels", "RankedAction"]

@@ -38,6 +38,7 @@ from bestnext.decisions.model import (
     ProfileView,
     RankedAction,
 )
+from bestnext.decisions.posteriors import PosteriorTable
 from bestnext.decisions.profile_view import view_of_profile
 from bestnext.errors import InvalidInput, NotFound
 
@@ -53,17 +54,28 @@ class Runtime:
     policy: ContactPolicyConfig
     bank: ModelBank = field(default_factory=ModelBank)
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
-    loaded: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
 
-    def models(self, conn: Connection) -> ModelBank:
-        if not self.loaded:
+    table: PosteriorTable | None = None
+
+    def models(self, conn: Connection) -> PosteriorTable:
+        """The models (loaded from the database on first use), as a fast posterior table."""
+        if self.table is None:
             with self.lock:
-                if not self.loaded:
+                if self.table is None:
                     self.bank.load(conn)
-                    self.loaded = True
-        return self.bank
+                    self.table = PosteriorTable(self.bank)
+        return self.table
+
+    def learn(self, conn: Connection, action_id: str, channel: str, features: dict[str, float],
+              reward: float, profiling: bool) -> None:
+        """Teach one model, persist it (caller's transaction) and refresh its dense copy."""
+        table = self.models(conn)
+        with self.lock:
+            self.bank.learn(action_id, channel, features, reward, profiling=profiling)
+            self.bank.save(conn)
+            table.refresh((action_id, channel))
 
 
 _RUNTIMES: dict[tuple[str, str], Runtime] = {}
@@ -184,13 +196,9 @@ def record_outcome(conn: Connection, decision_id: str, action_id: str, outcome: 
         return OutcomeRecorded(decision_id, action_id, outcome, False, False)
     _policy_effects(conn, person_id, action, ctx, outcome, at, decision_id)
     if learn:
-        rt = runtime(conn, config_dir)
-        bank = rt.models(conn)
-        with rt.lock:
-            features = {**ctx.get("features", {}), f"ctx:channel={action['channel']}": 1.0}
-            bank.learn(action_id, action["channel"], features, float(reward or 0.0),
-                       profiling=bool(ctx.get("profiling")))
-            bank.save(conn)
+        features = {**ctx.get("features", {}), f"ctx:channel={action['channel']}": 1.0}
+        runtime(conn, config_dir).learn(conn, action_id, action["channel"], features, float(reward or 0.0),
+                                        bool(ctx.get("profiling")))
     return OutcomeRecorded(decision_id, action_id, outcome, True, learn)
 
 
