@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-SUITES: list[str] = ["ingest", "journeys"]
+SUITES: list[str] = ["ingest", "journeys", "decisions"]
 
 console = Console()
 
