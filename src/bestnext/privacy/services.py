@@ -34,7 +34,8 @@ def export(conn: Connection, person_id: str, at: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {"person_id": person_id, "exported_at": at.isoformat()}
     for contributor in registry.contributors(metadata):
         out.update(contributor.export(conn, person_id))
-    return jsonable(out)
+    exported: dict[str, Any] = jsonable(out)
+    return exported
 
 
 def jsonable(value: Any) -> Any:
