@@ -51,14 +51,26 @@ class Dispatcher:
     rng: random.Random = field(default_factory=random.Random)
 
     def run_once(self) -> int:
-        """Claim one batch and handle it; returns how many actions were handled."""
+        """Claim one batch and handle it in three short transactions (gate, then send outside
+        any transaction, then record); returns how many actions were handled."""
         cfg = self.config.dispatch
         with self.engine.begin() as conn:
             assisted.escalate(conn, self.clock.now())
             rows = outbox.claim(conn, self.worker, self.clock.now(), cfg.batch_size,
                                 timedelta(seconds=cfg.lease_seconds))
-        for row in rows:
-            self.handle(row)
+        if not rows:
+            return 0
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            prepared = [(row, self._prepare(conn, row, now)) for row in rows]
+        outcomes = [(row, self._deliver(row, p) if isinstance(p, Rendered) else p)
+                    for row, p in prepared if p is not None]
+        with self.engine.begin() as conn:
+            for row, outcome in outcomes:
+                if isinstance(outcome, SendError):
+                    self._failed(conn, row, outcome)
+                else:
+                    self._record_sent(conn, row, outcome)
         return len(rows)
 
     def run_until_idle(self) -> int:
@@ -80,48 +92,45 @@ class Dispatcher:
                 if wake is not None:
                     wake.clear()
 
-    def handle(self, row: OutboxRow) -> None:
+    def _prepare(self, conn: Connection, row: OutboxRow, now: datetime) -> Rendered | SendError | None:
+        """Ask the gate; cancel, reschedule or create the assisted task here (None: done),
+        else render the message for its provider (or the error that stops it)."""
         a = row.action
-        now = self.clock.now()
-        with self.engine.begin() as conn:
-            verdict = self.gate(conn, row, now)
-            if verdict.kind == "cancel":
-                outbox.cancel(conn, a.id, self.worker, "cancelled: " + ",".join(verdict.reasons))
-                log.info("action_cancelled", action_id=a.id, channel=a.channel, reasons=verdict.reasons)
-                return
-            if verdict.kind == "reschedule" and verdict.at is not None:
-                outbox.reschedule(conn, a.id, self.worker, verdict.at, "rescheduled: " + ",".join(verdict.reasons))
-                return
-            opens = self._call_center_opens(now) if a.channel == "call_center" else now
-            if opens > now:  # the call is placed when the call center opens: that is its send time
-                outbox.reschedule(conn, a.id, self.worker, opens, "rescheduled: call_center_closed")
-                return
-            if a.channel in ("call_center", "branch"):
-                made = (assisted.call_task_for if a.channel == "call_center" else assisted.briefing_for)(
-                    conn, a, now, self.operators)
-                self._record_sent(conn, row, made)
-                return
-            to = self.resolver(conn, a.person_id, a.channel)
+        verdict = self.gate(conn, row, now)
+        if verdict.kind == "cancel":
+            outbox.cancel(conn, a.id, self.worker, "cancelled: " + ",".join(verdict.reasons))
+            log.info("action_cancelled", action_id=a.id, channel=a.channel, reasons=verdict.reasons)
+            return None
+        if verdict.kind == "reschedule" and verdict.at is not None:
+            outbox.reschedule(conn, a.id, self.worker, verdict.at, "rescheduled: " + ",".join(verdict.reasons))
+            return None
+        opens = self._call_center_opens(now) if a.channel == "call_center" else now
+        if opens > now:  # the call is placed when the call center opens: that is its send time
+            outbox.reschedule(conn, a.id, self.worker, opens, "rescheduled: call_center_closed")
+            return None
+        if a.channel in ("call_center", "branch"):
+            made = (assisted.call_task_for if a.channel == "call_center" else assisted.briefing_for)(
+                conn, a, now, self.operators)
+            self._record_sent(conn, row, made)
+            return None
+        if a.channel not in self.providers:
+            return SendError(f"no provider for {a.channel}", permanent=True)
+        to = self.resolver(conn, a.person_id, a.channel)
         if to is None:
-            self._failed(row, SendError(f"no {a.channel} address for the person", permanent=True))
-            return
-        self._send(row, render(a, to, now, base_url=self.config.public_base_url, secret_key=self.secret_key))
+            return SendError(f"no {a.channel} address for the person", permanent=True)
+        return render(a, to, now, base_url=self.config.public_base_url, secret_key=self.secret_key)
 
     def _call_center_opens(self, now: datetime) -> datetime:
         return assisted.CALENDAR.next_open(now, self.operators.call_center.weekly_hours())
 
-    def _send(self, row: OutboxRow, message: Rendered) -> None:
-        provider = self.providers.get(row.action.channel)
-        if provider is None:
-            self._failed(row, SendError(f"no provider for {row.action.channel}", permanent=True))
-            return
+    def _deliver(self, row: OutboxRow, message: Rendered) -> str | SendError:
         try:
-            provider_id = provider.send(message, row.action.id)
+            return self.providers[row.action.channel].send(message, row.action.id)
         except SendError as exc:
-            self._failed(row, exc)
-            return
-        with self.engine.begin() as conn:
-            self._record_sent(conn, row, provider_id)
+            return exc
+        except Exception as exc:  # an adapter bug must not wedge the lease loop: retried, then dead
+            log.exception("provider_crashed", action_id=row.action.id, channel=row.action.channel)
+            return SendError(f"provider error: {type(exc).__name__}")
 
     def _record_sent(self, conn: Connection, row: OutboxRow, provider_id: str) -> None:
         a, now = row.action, self.clock.now()
@@ -135,13 +144,12 @@ class Dispatcher:
                                              "assignee": a.assignee, "provider_message_id": provider_id})
         metrics.SENT.labels(a.channel).inc()
 
-    def _failed(self, row: OutboxRow, exc: SendError) -> None:
+    def _failed(self, conn: Connection, row: OutboxRow, exc: SendError) -> None:
         cfg = self.config.dispatch
         dead = exc.permanent or row.attempts >= cfg.max_attempts
         retry_at = None if dead else self.clock.now() + timedelta(
             seconds=backoff(row.attempts, self.rng, base=cfg.backoff_base_seconds, cap=cfg.backoff_cap_seconds))
-        with self.engine.begin() as conn:
-            outbox.mark_failed(conn, row.action.id, self.worker, exc.reason, retry_at)
+        outbox.mark_failed(conn, row.action.id, self.worker, exc.reason, retry_at)
         metrics.FAILED.labels(row.action.channel).inc()
         log.warning("send_failed", action_id=row.action.id, channel=row.action.channel,
                     reason=exc.reason, attempts=row.attempts, dead=dead)

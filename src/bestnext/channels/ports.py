@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -35,7 +36,16 @@ def _module(name: str) -> ModuleType | None:
         return None
 
 
-def policy_gate(conn: Connection, row: OutboxRow, at: datetime) -> Verdict:
+def gate_for(config_dir: Path) -> Gate:
+    """The pre-send gate of the bank configured in ``config_dir``."""
+
+    def gate(conn: Connection, row: OutboxRow, at: datetime) -> Verdict:
+        return policy_gate(conn, row, at, config_dir)
+
+    return gate
+
+
+def policy_gate(conn: Connection, row: OutboxRow, at: datetime, config_dir: Path | None = None) -> Verdict:
     """Consent, open service cases and the central contact policy, asked again before sending.
 
     Consent withdrawn or an open case (for marketing) cancels; the contact policy reschedules
@@ -50,7 +60,8 @@ def policy_gate(conn: Connection, row: OutboxRow, at: datetime) -> Verdict:
     policy = _module("bestnext.decisions.contact_policy")
     if policy is None:
         return Verdict.send()
-    result: Any = policy.check(conn, a.person_id, a.channel, a.purpose, at, action_id=a.action)
+    config = policy.load_config(config_dir) if config_dir is not None else None
+    result: Any = policy.check(conn, a.person_id, a.channel, a.purpose, at, action_id=a.action, config=config)
     if result.allowed:
         return Verdict.send()
     found = tuple(str(r) for r in (result.reasons or ("contact_policy",)))

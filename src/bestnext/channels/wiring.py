@@ -80,6 +80,6 @@ def dispatcher(container: Container, *, chosen: dict[str, Provider] | None = Non
     return Dispatcher(
         engine=container.engine, clock=container.clock,
         providers=chosen if chosen is not None else providers(settings),
-        gate=gate or ports.policy_gate, resolver=resolve,
+        gate=gate or ports.gate_for(settings.config_dir), resolver=resolve,
         config=channels or channels_config(settings.config_dir),
         operators=operators_config(settings.config_dir), secret_key=settings.secret_key)
