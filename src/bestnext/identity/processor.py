@@ -30,7 +30,21 @@ class IdentityProcessor:
             if person is not None:
                 resolver.assign[ev.seq] = person
                 link_households(conn, ev, ids)
+        follow_merges(conn, resolver, [ev for ev, ids in extracted if not ids and ev.person_id])
         resolver.flush()
+
+
+def follow_merges(conn: Connection, resolver: BatchResolver, attributed: Sequence[LoggedEvent]) -> None:
+    """Events appended already attributed (the bank's own records, no identifier) move to
+    the person their person was merged into meanwhile."""
+    if not attributed:
+        return
+    current = store.current_of(conn, {ev.person_id for ev in attributed if ev.person_id})
+    for ev in attributed:
+        assert ev.person_id is not None
+        person = resolver.current(current.get(ev.person_id, ev.person_id))
+        if person != ev.person_id:
+            resolver.assign[ev.seq] = person
 
 
 def link_households(conn: Connection, ev: LoggedEvent, ids: Sequence[Identifier]) -> None:

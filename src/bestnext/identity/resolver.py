@@ -37,6 +37,7 @@ class BatchResolver:
         self.assign: dict[int, str] = {}
         self._db_strong: dict[str, Strong] = {}
         self._created: dict[str, int] = {}
+        self._absorbed: dict[str, str] = {}
 
     def preload(self, keys: set[Key]) -> None:
         for key, (person, shared) in store.owners(self.conn, keys).items():
@@ -109,6 +110,14 @@ class BatchResolver:
 
     # --- writes -----------------------------------------------------------------------------
 
+    def current(self, person: str) -> str:
+        """The person ``person`` stands for after this batch's merges so far."""
+        seen = set()
+        while person not in seen and (row := self.new_persons.get(person)) and row["absorbed_into"]:
+            seen.add(person)
+            person = row["absorbed_into"]
+        return self._absorbed.get(person, person)
+
     def _create(self, ev: LoggedEvent) -> str:
         person = str(uuid.uuid4())
         self.new_persons[person] = {"id": person, "created_at": self.now, "created_seq": ev.seq,
@@ -145,6 +154,8 @@ class BatchResolver:
         store.move_person(self.conn, absorbed, survivor)
         if absorbed in self.new_persons:
             self.new_persons[absorbed]["absorbed_into"] = survivor
+        self._absorbed = {k: (survivor if v == absorbed else v) for k, v in self._absorbed.items()}
+        self._absorbed[absorbed] = survivor
         for row in self.new_idents.values():
             if row["person_id"] == absorbed:
                 row["person_id"] = survivor

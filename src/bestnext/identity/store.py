@@ -61,6 +61,21 @@ def created_seqs(conn: Connection, person_ids: Iterable[str]) -> dict[str, int]:
     return {r.id: int(r.created_seq) for r in conn.execute(query)}
 
 
+def current_of(conn: Connection, person_ids: Iterable[str]) -> dict[str, str]:
+    """For each id, the person it now stands for (following stored merges)."""
+    result = {p: p for p in person_ids}
+    pending = set(result.values())
+    for _ in range(32):  # merge chains are short; bounded against cycles
+        query = select(persons.c.id, persons.c.absorbed_into).where(
+            persons.c.id.in_(sorted(pending)), persons.c.absorbed_into.is_not(None))
+        step = {r.id: r.absorbed_into for r in conn.execute(query)}
+        if not step:
+            break
+        result = {k: step.get(v, v) for k, v in result.items()}
+        pending = set(step.values())
+    return result
+
+
 def person_exists(conn: Connection, person_id: str) -> bool:
     return conn.execute(select(persons.c.id).where(persons.c.id == person_id)).first() is not None
 

@@ -42,6 +42,9 @@ class Facts:
     holdings: tuple[str, ...]
     interests: tuple[str, ...]
     holders: tuple[str, ...] = ()
+    # False for the bank's own records (sends, receipts): they name no identifier of the
+    # person, stay on the timeline, and are not folded into the profile.
+    identified: bool = True
 
 
 @dataclass(slots=True)
@@ -171,12 +174,14 @@ def facts_of(payload: Mapping[str, Any], touchpoint: str, at: datetime, message_
         holdings = (product,)
     interests = [] if holdings else _interests(payload, props, product)
     holders = props.get("holders") if event in HOLDING_EVENTS and holdings else None
+    identifiers = extract(payload)
     return Facts(
         message_id=message_id, at=at.isoformat(), touchpoint=touchpoint,
         traits=_traits(payload),
-        reachable=any(i.type in CONTACT_TYPES for i in extract(payload)),
+        reachable=any(i.type in CONTACT_TYPES for i in identifiers),
         holdings=holdings, interests=tuple(p for p in interests if p in MARKETED),
-        holders=tuple(str(h) for h in holders) if isinstance(holders, list) else ())
+        holders=tuple(str(h) for h in holders) if isinstance(holders, list) else (),
+        identified=bool(identifiers))
 
 
 def _interests(payload: Mapping[str, Any], props: Mapping[str, Any], product: str | None) -> list[str]:

@@ -32,7 +32,7 @@ class ProfilesProcessor:
         install()
 
     def handle(self, conn: Connection, batch: Sequence[LoggedEvent]) -> None:
-        folded = [(ev.person_id, facts(ev)) for ev in batch if ev.person_id]
+        folded = [(ev.person_id, f) for ev in batch if ev.person_id and (f := facts(ev)).identified]
         holders = {h for _, f in folded for h in f.holders}
         holder_person = {h: identity.find_person(conn, USER_ID, h) for h in sorted(holders)}
         wanted = {pid for pid, _ in folded} | {p for p in holder_person.values() if p}
@@ -57,7 +57,8 @@ def rebuild_person(conn: Connection, person_id: str) -> ProfileState:
     """The person's profile from the log (events the profiles processor has reached)."""
     state = ProfileState()
     for ev in store.events_upto(conn, person_id, log.checkpoint(conn, NAME)):
-        state.apply(facts(ev))
+        if (fact := facts(ev)).identified:
+            state.apply(fact)
     user_ids = [i.value for i in identity.identities_of(conn, person_id) if i.type == USER_ID]
     for row in store.joint_of(conn, user_ids) if user_ids else []:
         state.hold(row.product, row.since, row.message_id)
