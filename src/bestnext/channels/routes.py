@@ -36,6 +36,8 @@ def _secret(container: Container, channel: str, name: str) -> str:
 async def _twilio_form(request: Request, container: Container) -> dict[str, str]:
     form = {k: str(v) for k, v in (await request.form()).items()}
     url = channels_config(container.settings.config_dir).public_base_url.rstrip("/") + request.url.path
+    if request.url.query:  # Twilio signs the URL exactly as it called it, query included
+        url += "?" + request.url.query
     if not verify_twilio(url, form, _secret(container, "sms", "auth_token"),
                          request.headers.get("x-twilio-signature")):
         raise Unauthorized("The Twilio signature is not valid.")

@@ -81,7 +81,7 @@ def read_unsubscribe_token(token: str, secret_key: str) -> tuple[str, str]:
     expected = hmac.new(secret_key.encode(), b"unsubscribe:" + body.encode(), hashlib.sha256).digest()[:18]
     try:
         ok = hmac.compare_digest(_unb64(mac), expected)
-        person_id, channel = _unb64(body).decode().split("|", 1)
+        person_id, channel = _unb64(body).decode().rsplit("|", 1)
     except (ValueError, UnicodeDecodeError):
         raise Unauthorized("The unsubscribe link is not valid.") from None
     if not ok:
