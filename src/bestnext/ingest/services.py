@@ -138,10 +138,13 @@ class Receiver:
             result = self._committer.run(lambda conn: store_valid(conn, events, errors, repeated))
         else:
             with self.engine.begin() as conn:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")  # durable before 2xx
                 result = store_valid(conn, events, errors, repeated)
         if result.accepted:
             self.notifier.notify()
         metrics.LATENCY.observe(self.clock.monotonic() - started)
+        log.debug("ingest_accepted", source_id=source.id, accepted=result.accepted,
+                  duplicates=result.duplicates)
         if result.errors:
             log.info("ingest_rejected", source_id=source.id, accepted=result.accepted,
                      duplicates=result.duplicates, rejected=result.rejected,
