@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
-from bestnext.cli.common import console, container, err_console, print_json
 from bestnext.errors import ConfigInvalid
+
+# bestnext.cli.common is imported inside the commands: importing it here would import the CLI
+# root, which mounts this module (a cycle when this module is imported first).
 
 catalog_app = typer.Typer(help="The action catalog.", no_args_is_help=True)
 decisions_app = typer.Typer(help="Best next actions and the contact policy.", no_args_is_help=True)
@@ -16,6 +18,7 @@ decisions_app = typer.Typer(help="Best next actions and the contact policy.", no
 @catalog_app.command("check")
 def catalog_check(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
     """Validate a catalog file; every error is printed with its line and field."""
+    from bestnext.cli.common import console, err_console, print_json
     from bestnext.decisions.catalog import load_catalog
 
     try:
@@ -39,6 +42,7 @@ def catalog_check(file: Path, as_json: bool = typer.Option(False, "--json")) -> 
 @decisions_app.command("at-risk")
 def decisions_at_risk() -> None:
     """Persons whose own request has no answer within its time ("don't abandon")."""
+    from bestnext.cli.common import container, print_json
     from bestnext.decisions import services
 
     with container() as c, c.engine.begin() as conn:
@@ -48,6 +52,7 @@ def decisions_at_risk() -> None:
 @decisions_app.command("models")
 def decisions_models() -> None:
     """Monitoring of the online models (responses, AUC, calibration, drift)."""
+    from bestnext.cli.common import container, print_json
     from bestnext.decisions import services
 
     with container() as c, c.engine.begin() as conn:

@@ -7,8 +7,8 @@ Examples
 {'a': {'b': 1, 'c': ['x', 'y']}}
 >>> doc.line_of(("a", "c", 1))
 3
->>> doc.line_of(("a", "missing"))
-2
+>>> doc.line_of(("a", "missing"))  # falls back to the nearest known ancestor
+1
 """
 
 from __future__ import annotations
