@@ -95,25 +95,43 @@ def cohorts(people: Iterable[tuple[str | None, str | None]]) -> DataTable:
 
 
 def pressure_by_channel(sent: list[OutboxRow], now: datetime) -> DataTable:
+    """Actions sent per channel and purpose: in all, and in the last 30 days."""
     rows: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for row in sent:
-        at = row.sent_at or row.action.due_at
         key = (row.action.channel, row.action.purpose)
-        rows[key][0] += at >= now - timedelta(days=7)
-        rows[key][1] += at >= now - timedelta(days=30)
-    return DataTable("pressure_channel", "Contact pressure per channel", ["channel", "purpose", "sent_7d", "sent_30d"],
+        rows[key][0] += 1
+        rows[key][1] += (row.sent_at or row.action.due_at) >= now - timedelta(days=30)
+    return DataTable("pressure_channel", "Contact pressure per channel", ["channel", "purpose", "sent", "sent_30d"],
                      [[c, p, *v] for (c, p), v in sorted(rows.items())])
 
 
-def pressure_by_person(sent: list[OutboxRow], now: datetime, window_days: int, budget: int,
-                       key: str) -> DataTable:
-    """Marketing contacts per person in the policy's window, against the budget (pseudonymised)."""
-    since = now - timedelta(days=window_days)
-    counts = Counter(r.action.person_id for r in sent
-                     if r.action.purpose == "marketing" and (r.sent_at or r.action.due_at) >= since)
-    rows = [[pseudonym(pid, key), n, budget, rate(n, budget)] for pid, n in counts.most_common(50)]
-    return DataTable("pressure_person", f"Marketing contacts per person, last {window_days} days",
-                     ["person", "contacts", "budget", "budget_use"], rows)
+def peak_in_window(times: list[datetime], window: timedelta) -> int:
+    """The most contacts that fell within any one window.
+
+    >>> from datetime import UTC
+    >>> d = [datetime(2025, 1, day, tzinfo=UTC) for day in (1, 2, 3, 20)]
+    >>> peak_in_window(d, timedelta(days=7)), peak_in_window([], timedelta(days=7))
+    (3, 0)
+    """
+    times, best, start = sorted(times), 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def pressure_by_person(sent: list[OutboxRow], window_days: int, budget: int, key: str) -> DataTable:
+    """Per person, the peak of marketing contacts within the policy's window against its budget
+    (people pseudonymised: this is about pressure, not about who)."""
+    times: dict[str, list[datetime]] = defaultdict(list)
+    for r in sent:
+        if r.action.purpose == "marketing":
+            times[r.action.person_id].append(r.sent_at or r.action.due_at)
+    peaks = sorted(((peak_in_window(ts, timedelta(days=window_days)), pid) for pid, ts in times.items()), reverse=True)
+    rows = [[pseudonym(pid, key), len(times[pid]), n, budget, rate(n, budget)] for n, pid in peaks[:50]]
+    return DataTable("pressure_person", f"Marketing contacts per person (peak in {window_days} days)",
+                     ["person", "contacts", "peak_in_window", "budget", "budget_use"], rows)
 
 
 def case_sla(all_cases: list[cases.Case], now: datetime) -> DataTable:
@@ -172,12 +190,12 @@ def outbox_health(conn: Connection, now: datetime) -> DataTable:
 def dashboards(conn: Connection, now: datetime, config_dir: Path, key: str) -> list[DataTable]:
     """Every table of the dashboards page."""
     people = store.profile_stages(conn)
-    sent = outbox.sent_actions(conn, since=now - timedelta(days=30))
+    sent = outbox.sent_actions(conn)
     policy = load_config(config_dir)
     return [
         funnel(stage for _, stage in people), cohorts(people),
         pressure_by_channel(sent, now),
-        pressure_by_person(sent, now, policy.marketing_window_days, policy.marketing_max_contacts, key),
+        pressure_by_person(sent, policy.marketing_window_days, policy.marketing_max_contacts, key),
         case_sla(cases.list_cases(conn, limit=100_000), now), requests_at_risk(conn, now),
         models(conn), uplift(store.decision_responses(conn)), outbox_health(conn, now),
     ]

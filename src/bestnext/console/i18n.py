@@ -81,6 +81,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "offer": ("Offerta", "Offer"),
     "action": ("Azione", "Action"),
     "due": ("Scadenza", "Due"),
+    "overdue": ("in ritardo", "overdue"),
     "priority": ("Priorità", "Priority"),
     "claim": ("Prendi in carico", "Claim"),
     "claimed_by": ("In carico a", "Claimed by"),
@@ -108,6 +109,16 @@ _LABELS: dict[str, tuple[str, str]] = {
     "lifecycle_funnel": ("Funnel del ciclo di vita", "Lifecycle funnel"),
     "contact_pressure": ("Pressione di contatto", "Contact pressure"),
     "outbox_health": ("Stato della coda in uscita", "Outbox health"),
+    "tbl_funnel": ("Funnel del ciclo di vita (Lead → Prospect → Cliente)", "Lifecycle funnel (Lead → Prospect → Customer)"),
+    "tbl_cohorts": ("Conversione per mese di primo contatto", "Conversion by month of first contact"),
+    "tbl_pressure_channel": ("Pressione di contatto per canale", "Contact pressure per channel"),
+    "tbl_pressure_person": ("Contatti di marketing per persona (picco nella finestra)",
+                            "Marketing contacts per person (peak in the window)"),
+    "tbl_case_sla": ("SLA delle pratiche di servizio", "SLA of service cases"),
+    "tbl_requests": ("Richieste in scadenza entro 24 ore (SLA)", "Requests due within 24 hours (SLA)"),
+    "tbl_models": ("Prestazioni dei modelli (risposte, AUC, calibrazione)", "Model performance (responses, AUC, calibration)"),
+    "tbl_uplift": ("Uplift rispetto al gruppo di controllo", "Control-group uplift"),
+    "tbl_outbox": ("Stato della coda in uscita", "Outbox health"),
 }
 
 

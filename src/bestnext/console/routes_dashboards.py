@@ -38,7 +38,7 @@ def dashboards_page(request: Request, session: Analyst, container: ContainerDep)
                                "prospect_to_customer": by_name["cohorts"].column("prospect_to_customer")}},
         "pressure_channel": {"type": "bar", "labels": [f"{c}/{p}" for c, p in zip(
             by_name["pressure_channel"].column("channel"), by_name["pressure_channel"].column("purpose"),
-            strict=True)], "series": {"sent_7d": by_name["pressure_channel"].column("sent_7d"),
+            strict=True)], "series": {"sent": by_name["pressure_channel"].column("sent"),
                                       "sent_30d": by_name["pressure_channel"].column("sent_30d")}},
     }
     return render(request, "dashboards.html", {"tables": tables, "charts": charts})

@@ -45,11 +45,11 @@ def test_keyboard_skip_link_and_language(demo_server: Server, watched: Watched) 
     assert page.evaluate("document.activeElement.className") == "skip"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
-    page.get_by_role("link", name="EN").click()
+    page.get_by_role("link", name="EN", exact=True).click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     page.goto(base + "/console/search")
     expect(page.get_by_role("button", name="Search")).to_be_visible()
-    page.get_by_role("link", name="IT").click()
+    page.get_by_role("link", name="IT", exact=True).click()
     expect(page.get_by_role("button", name="Cerca")).to_be_visible()
 
 
