@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bestnext.access import Principal, Role
+from bestnext.access.permissions import Permission
 from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
 from bestnext.channels import assisted, branch, calls, cases, inbound, outbox
@@ -20,7 +21,8 @@ from bestnext.db import read
 from bestnext.errors import InvalidInput, NotFound, Unauthorized, Unavailable
 
 router = APIRouter(tags=["channels"])
-Agent = Annotated[Principal, Depends(require(Role.AGENT, Role.BRANCH))]
+Agent = Annotated[Principal, Depends(require(Permission.CONTACTS_WORK))]
+Ops = Annotated[Principal, Depends(require(Permission.METRICS_READ))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -117,7 +119,7 @@ def unsubscribe(token: str, container: ContainerDep) -> dict[str, Any]:
 
 
 @router.get("/v1/outbox/status")
-def outbox_status(container: ContainerDep, _who: Agent) -> dict[str, Any]:
+def outbox_status(container: ContainerDep, _who: Ops) -> dict[str, Any]:
     with read(container.engine) as conn:
         state = outbox.status(conn)
     return {"depth": state.depth, "oldest_pending_due_at": state.oldest_pending_due_at,
