@@ -8,6 +8,7 @@ All identifiers of one message belong to one person.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,10 +77,15 @@ def normalize_phone(raw: object, region: str = "IT") -> str | None:
     >>> normalize_phone("abc") is None
     True
     """
-    if not isinstance(raw, (str, int)):
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool):
         return None
+    return _e164(str(raw), region)
+
+
+@functools.lru_cache(maxsize=65536)
+def _e164(raw: str, region: str) -> str | None:
     try:
-        parsed = phonenumbers.parse(str(raw), region)
+        parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(parsed):

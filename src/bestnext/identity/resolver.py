@@ -84,6 +84,8 @@ class BatchResolver:
     def _contradicts(self, person: str, via: Sequence[Identifier], new: Sequence[Identifier]) -> bool:
         """Whether the message's new identifiers cannot be the person's: another customer
         number, or (reached only through a device id) another email or phone."""
+        if not any(i.type in _STRONG_TYPES for i in new):
+            return False
         held = self._strong(person)
         weak = all(i.type in WEAK_TYPES for i in via)
         for ident in new:

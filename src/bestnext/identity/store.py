@@ -24,16 +24,19 @@ _CHUNK = 500
 
 
 def owners(conn: Connection, keys: Iterable[Key]) -> dict[Key, tuple[str, bool]]:
-    """The person (and shared flag) of each known identifier among ``keys``: one query a chunk."""
-    wanted = set(keys)
-    values = sorted({v for _, v in wanted})
+    """The person (and shared flag) of each known identifier among ``keys``: one indexed
+    query per identifier type (and chunk) of the batch, never one per identifier."""
+    by_type: dict[str, list[str]] = {}
+    for id_type, value in set(keys):
+        by_type.setdefault(id_type, []).append(value)
     found: dict[Key, tuple[str, bool]] = {}
-    for i in range(0, len(values), _CHUNK):
-        query = select(identities.c.id_type, identities.c.value, identities.c.person_id,
-                       identities.c.shared).where(identities.c.value.in_(values[i:i + _CHUNK]))
-        for row in conn.execute(query):
-            if (row.id_type, row.value) in wanted:
-                found[(row.id_type, row.value)] = (row.person_id, bool(row.shared))
+    for id_type, values in sorted(by_type.items()):
+        values.sort()
+        for i in range(0, len(values), _CHUNK):
+            query = select(identities.c.value, identities.c.person_id, identities.c.shared).where(
+                identities.c.id_type == id_type, identities.c.value.in_(values[i:i + _CHUNK]))
+            for row in conn.execute(query):
+                found[(id_type, row.value)] = (row.person_id, bool(row.shared))
     return found
 
 
