@@ -70,7 +70,7 @@ def test_lead_waits_durably_and_resumes_after_a_restart(db_url: str, tmp_path: P
             steps = [s["step"] for s in store.steps_of(conn, inst.id)]
         assert inst2 is not None and inst2.vars["attempts"] == 2 and inst2.step == "wait_reply"
         assert len(rows) == 2 and rows[1].action.action == "lead_first_contact"
-        assert steps.count("contact") == 2
+        assert steps.count("contact_decided") == 2
     finally:
         second.dispose()
 

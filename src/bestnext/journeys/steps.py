@@ -181,6 +181,8 @@ class StepRunner:
         based_on = tuple(dict.fromkeys(inst.vars.get("based_on", [])))
         product = step.product or decided.get("product") or inst.vars.get("product")
         offer = step.offer or decided.get("offer")
+        if offer and not step.offer and decided.get("product") != product:
+            offer = None  # an incentive only goes with the product it belongs to
         assignee = self._assignee(conn, channel, step, inst)
         data = {k: v for k, v in (("branch", assignee if channel == "branch" else None),
                                   ("valid_until", decided.get("valid_until"))) if v}

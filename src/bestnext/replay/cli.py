@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from bestnext.cli.common import console, err_console
@@ -36,9 +37,11 @@ def replay(file: Path = typer.Argument(..., help="JSON lines, one Segment messag
             typer.echo(line)
         return
     table = Table(title=f"{file.name}: {len(result.actions)} actions")
-    for col in ("at", "person", "channel", "purpose", "action", "product", "offer", "journey", "assignee", "text"):
-        table.add_column(col, overflow="fold")
+    for col in ("at", "person", "channel", "purpose", "action", "product", "offer", "journey", "assignee"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("text", overflow="ellipsis", no_wrap=True, max_width=60)
     for a in result.actions:
-        table.add_row(*(str(a[k] or "") for k in ("at", "person", "channel", "purpose", "action", "product",
-                                                   "offer", "journey", "assignee", "text")))
-    console.print(table)
+        at = str(a["at"])[:16].replace("T", " ")
+        table.add_row(at, *(str(a[k] or "") for k in ("person", "channel", "purpose", "action", "product",
+                                                       "offer", "journey", "assignee", "text")))
+    Console(width=max(console.width, 220)).print(table)
