@@ -67,3 +67,33 @@ def test_nba_panel_ranks_actions_and_records_an_accept(container: Container) -> 
         rows = conn.execute(select(decision_outcomes.c.action_id, decision_outcomes.c.outcome)
                             .where(decision_outcomes.c.decision_id == decision_id)).all()
         assert [(r.action_id, r.outcome) for r in rows] == [(action_id, "accepted")]
+
+
+def test_admin_unmerges_a_wrong_merge_and_others_may_not(container: Container) -> None:
+    from bestnext.identity import services as identity
+    from bestnext.identity.tables import identity_merges
+
+    load_scenario(container, "rossi")
+    with container.engine.begin() as conn:
+        merge = conn.execute(select(identity_merges)).mappings().first()
+    assert merge is not None, "the Rossi history merges two profiles"
+    make_user(container, "admin", Role.ADMIN)
+    make_user(container, "compliance", Role.COMPLIANCE)
+    url = f"/console/person/{merge['survivor_id']}/unmerge/{merge['id']}"
+    with client_for(container) as client:
+        csrf = login(client, "compliance")
+        page = client.get(f"/console/person/{merge['survivor_id']}", headers=HTML).text
+        assert url not in page
+        assert client.post(url, data={"csrf_token": csrf}).status_code == 403
+    with client_for(container) as client:
+        csrf = login(client, "admin")
+        page = client.get(f"/console/person/{merge['survivor_id']}", headers=HTML).text
+        assert url in page
+        done = client.post(url, data={"csrf_token": csrf})
+        assert done.status_code == 303 and done.headers["location"] == f"/console/person/{merge['absorbed_id']}"
+        restored = client.get(done.headers["location"], headers=HTML)
+        assert restored.status_code == 200
+        assert client.post(url, data={"csrf_token": csrf}).status_code == 409  # already undone
+    with container.engine.begin() as conn:
+        assert identity.current_person(conn, merge["absorbed_id"]) == merge["absorbed_id"]
+        assert audit.entries(conn, action="person.unmerge")
