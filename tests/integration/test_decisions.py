@@ -183,3 +183,12 @@ def test_merge_moves_rows(container: Container) -> None:
         n = conn.execute(select(func.count()).select_from(decisions)
                          .where(decisions.c.person_id == "p-survivor")).scalar_one()
     assert n == 1
+
+
+def test_the_same_decision_replayed_makes_the_same_choice(container: Container) -> None:
+    with container.engine.begin() as conn:
+        grant(conn)
+        ctx = DecisionContext(at=AT, reason="browse", language="en")
+        runs = [services.decide_logged(conn, "p-martina", ctx, None, 5, view=view())[1] for _ in range(3)]
+    assert len({tuple(a.action_id for a in d.ranked) for d in runs}) == 1
+    assert len({tuple(a.probability for a in d.ranked) for d in runs}) == 1

@@ -187,3 +187,31 @@ def test_learning_moves_the_ranking() -> None:
     d = decide(view, DecisionContext(at=MORNING), CATALOG, policy, bank, consent=consents(*LEVEL_2_5),
                channel="email", rng=np.random.default_rng(3), control_rate=0.0)
     assert ids(d)[0] == "offer_current_account"
+
+
+def test_family_mortgage_for_the_rossi_family_after_service() -> None:
+    at = datetime(2025, 6, 24, 9, 2, tzinfo=ROME)
+    giorgio = build_view("giorgio", {"age": 35, "first_name": "Giorgio", "household_id": "H-ROSSI"},
+                         lifecycle_stage="customer", holdings=["current_account", "savings_junior"],
+                         interests=["family_mortgage"], household={"id": "H-ROSSI"}, event_count=12, at=at)
+    firsts = set()
+    for seed in range(30):
+        policy = PolicyInputs(ContactState("giorgio"), POLICY)
+        d = decide(giorgio, DecisionContext(at=at, language="en", variables={"advisor": "Mr Verdi"}), CATALOG,
+                   policy, ModelBank(), consent=consents(*LEVEL_2_5, "satisfaction_survey"),
+                   channel="call_center", rng=np.random.default_rng(seed))
+        firsts.add(d.ranked[0].action_id)
+        mortgage = d.ranked[0]
+    assert firsts == {"offer_family_mortgage"}
+    assert mortgage.offer == "family_rate_discount"
+    assert mortgage.text.startswith("If you go to the branch, Mr Verdi will be waiting for you with a surprise")
+
+
+def test_no_exploration_is_greedy() -> None:
+    greedy = CATALOG.model_copy(update={"exploration": 0.0})
+    policy = PolicyInputs(ContactState("martina"), POLICY)
+    rankings = {tuple(a.action_id for a in decide(martina(), DecisionContext(at=MORNING), greedy, policy,
+                                                   ModelBank(), consent=consents(*LEVEL_2_5),
+                                                   rng=np.random.default_rng(s), control_rate=0.0).ranked)
+                for s in range(10)}
+    assert len(rankings) == 1

@@ -321,7 +321,8 @@ def decide(profile: ProfileView, context: DecisionContext, catalog: Catalog, pol
         else:
             screened.append(result)
     candidates = {c.action.id: c for c in _best_channels(screened, inp)}
-    scored = [Scored(c.action.id, c.mean_logit, c.sd_logit if explore else 0.0, c.weight, c.baseline)
+    spread = catalog.exploration if explore else 0.0
+    scored = [Scored(c.action.id, c.mean_logit, c.sd_logit * spread, c.weight, c.baseline)
               for c in candidates.values()]
     choice = chooser(scored, rng, control_rate)
     signals = tuple(sorted(profile.signals)) if profiling.allowed else ()

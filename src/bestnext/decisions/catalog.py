@@ -109,6 +109,7 @@ class Catalog(_Strict):
     """A versioned catalog of actions and offers."""
 
     version: str = Field(min_length=1)
+    exploration: float = Field(default=1.0, ge=0, description="scale of the posterior spread explored")
     actions: list[Action] = Field(min_length=1)
     offers: list[Offer] = Field(default_factory=list)
 

@@ -236,7 +236,9 @@ def load_config(config_dir: Path) -> ContactPolicyConfig:
     return parse_config(path.read_text(), str(path)) if path.exists() else ContactPolicyConfig()
 
 
+@lru_cache(maxsize=1)
 def default_config() -> ContactPolicyConfig:
+    """The policy of the bank configured in the environment (read once per process)."""
     from bestnext.settings import Settings
 
     return load_config(Settings().config_dir)

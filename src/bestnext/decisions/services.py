@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import threading
 import uuid
+import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +57,6 @@ class Runtime:
     bank: ModelBank = field(default_factory=ModelBank)
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    rng: np.random.Generator = field(default_factory=np.random.default_rng)
 
     table: PosteriorTable | None = None
 
@@ -83,8 +84,11 @@ _RUNTIMES_LOCK = threading.Lock()
 
 
 def _config_dir(config_dir: Path | None) -> Path:
-    if config_dir is not None:
-        return config_dir
+    return config_dir if config_dir is not None else _default_config_dir()
+
+
+@lru_cache(maxsize=1)
+def _default_config_dir() -> Path:
     from bestnext.settings import Settings
 
     return Settings().config_dir
@@ -137,13 +141,20 @@ def decide_logged(conn: Connection, person_id: str, context: DecisionContext, ch
                           store.offer_usage(conn))
     consent = consent_check(conn, person_id)
     decision = decide_pure(view, context, rt.catalog, policy, rt.models(conn), consent=consent,
-                           channel=channel, n=n, rng=rng if rng is not None else rt.rng)
+                           channel=channel, n=n, rng=rng if rng is not None else _seeded(person_id, at, context, channel))
     decision_id = str(uuid.uuid4())
     store.insert_decision(conn, _decision_row(decision_id, person_id, at, channel, context, view, decision,
                                               consent("profiling", ["behavioural"], context.inbound_channel, at)))
     log.info("decided", decision_id=decision_id, person_id=person_id, control=decision.control,
              actions=[a.action_id for a in decision.ranked])
     return decision_id, decision
+
+
+def _seeded(person_id: str, at: datetime, context: DecisionContext, channel: str | None) -> np.random.Generator:
+    """Randomness fixed by what is decided (person, moment, reason, channel): a replay of the
+    same history makes the same choices; different decisions explore independently."""
+    key = f"{person_id}|{at.isoformat()}|{context.reason}|{channel}|{context.inbound_channel}"
+    return np.random.default_rng(zlib.crc32(key.encode()))
 
 
 def _decision_row(decision_id: str, person_id: str, at: datetime, channel: str | None,
