@@ -248,3 +248,42 @@ def test_timeline_pages_and_unknowns(container: Container) -> None:
             profiles.profile_of(conn, "email", "nobody@example.org")
     assert [e["message_id"] for e in first["events"] + rest["events"]] == [f"martina-0{i}" for i in range(1, 7)]
     assert first["total"] == 6 and rest["next_offset"] is None
+
+
+def test_bank_records_follow_the_person_through_a_merge(container: Container) -> None:
+    from bestnext.eventlog import NewEvent
+    from bestnext.eventlog import store as log
+
+    only_mine(container)
+    append(container, [ident("w1", anonymousId="web-1", traits={"email": "a@x.it"}),
+                       ident("c1", userId="C1")])
+    web = profile(container, "anonymous_id", "web-1")["id"]
+    receipt = NewEvent(source_id="channels", message_id="sent-1", type="track", touchpoint="email",
+                       occurred_at=container.clock.now(), received_at=container.clock.now(),
+                       payload={"type": "track", "event": "Email Sent", "properties": {"product": "prepaid_card"}},
+                       event="Email Sent")
+    with container.engine.begin() as conn:
+        log.append(conn, [receipt])
+        conn.execute(events.update().where(events.c.message_id == "sent-1").values(person_id=web))
+    # the merge lands in the same batch as the receipt: the receipt must follow
+    append(container, [track("m1", "E-banking Login", userId="C1", anonymousId="web-1")])
+    person = profile(container, "user_id", "C1")
+    with read(container.engine) as conn:
+        owner = conn.execute(select(events.c.person_id).where(events.c.message_id == "sent-1")).scalar_one()
+        page = profiles.timeline(conn, person["id"])
+    assert owner == person["id"] == profile(container, "email", "a@x.it")["id"]
+    assert "sent-1" in [e["message_id"] for e in page["events"]]
+    # the bank's own record is on the timeline, not folded into the person's profile
+    assert person["event_count"] == 3 and person["interests"] == []
+
+
+def test_joint_holder_seen_later_still_holds(container: Container) -> None:
+    only_mine(container)
+    append(container, [ident("j0", userId="C1"),
+                       track("j1", "Account Opened", userId="C1",
+                             properties={"product": "current_account", "holders": ["C1", "C2"],
+                                         "account_id": "IT00"})])
+    append(container, [ident("j2", userId="C2", traits={"email": "c2@x.it"})])
+    c1, c2 = profile(container, "user_id", "C1"), profile(container, "email", "c2@x.it")
+    assert c2["holdings"] == ["current_account"] and c2["lifecycle_stage"] == "customer"
+    assert c1["household"]["id"] == c2["household"]["id"] == "joint-IT00"
