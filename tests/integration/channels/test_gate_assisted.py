@@ -182,3 +182,20 @@ def test_a_branch_action_briefs_the_advisor_and_a_visit_closes_it(vcontainer: Co
         ChannelsProcessor().handle(conn, [visit])
         assert branch.list_for_branch(conn, "MI02") == []
         assert branch.list_for_branch(conn, "MI02", status="visited")[0].id == appointment.id
+
+
+def test_rows_follow_an_identity_merge(vcontainer: Container) -> None:
+    from bestnext.identity import hooks
+
+    d = dispatcher(vcontainer, chosen={})
+    a = act("call_center", "service", action="answer_request")
+    with vcontainer.engine.begin() as conn:
+        outbox.enqueue(conn, a)
+        cases.open_case(conn, "p-1", "complaint", team="customer_care", sla=timedelta(hours=48),
+                        opened_by="api", at=T0)
+    d.run_until_idle()
+    with vcontainer.engine.begin() as conn:
+        hooks.merged(conn, "p-survivor", "p-1")
+        assert outbox.get(conn, a.id).action.person_id == "p-survivor"  # type: ignore[union-attr]
+        assert [t.person_id for t in calls.list_tasks(conn)] == ["p-survivor"]
+        assert cases.has_open_case(conn, "p-survivor") and not cases.has_open_case(conn, "p-1")
