@@ -28,6 +28,8 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 CONSOLE_ROLES = tuple(r for r in Role if r is not Role.SOURCE)
 SESSION_TTL = timedelta(hours=12)
 MIN_PASSWORD = 10
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +96,31 @@ def create_user(conn: Connection, username: str, role: Role, password: str, now:
     return ConsoleUser(user_id, username, display_name or username, role, branch_id, now, None)
 
 
-def authenticate(conn: Connection, username: str, password: str) -> ConsoleUser | None:
-    """The active user with these credentials, or None (same work whether or not it exists)."""
+def authenticate(conn: Connection, username: str, password: str, now: datetime) -> ConsoleUser | None:
+    """The active user with these credentials, or None (same work whether or not it exists).
+
+    After :data:`MAX_FAILURES` consecutive failures the user is locked out for
+    :data:`LOCKOUT`, even with the right password (online guessing stops there).
+    """
     row = _row_by_username(conn, username.strip().lower())
     try:
         _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+        good = True
     except (VerificationError, InvalidHashError):
-        return None
+        good = False
     if row is None or row.disabled_at is not None:
         return None
+    if row.locked_until is not None and row.locked_until > now:
+        return None
+    if not good:
+        failures = row.failed_logins + 1
+        locked = now + LOCKOUT if failures >= MAX_FAILURES else None
+        conn.execute(update(console_users).where(console_users.c.id == row.id).values(
+            failed_logins=0 if locked else failures, locked_until=locked))
+        return None
+    if row.failed_logins or row.locked_until:
+        conn.execute(update(console_users).where(console_users.c.id == row.id).values(
+            failed_logins=0, locked_until=None))
     return _user(row)
 
 

@@ -1,6 +1,6 @@
 """Console users and their sessions (people of the bank who work in the browser)."""
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table
 
 from bestnext.db import UtcDateTime, metadata
 
@@ -15,6 +15,9 @@ console_users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("disabled_at", UtcDateTime, nullable=True),
+    # consecutive failed logins; at MAX_FAILURES the user is locked out until ``locked_until``
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime, nullable=True),
 )
 
 console_sessions = Table(

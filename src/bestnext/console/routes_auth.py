@@ -59,7 +59,7 @@ def login(request: Request, container: ContainerDep, username: Annotated[str, Fo
     session = None
     if expected and hmac.compare_digest(expected, csrf_token):
         with container.engine.begin() as conn:
-            user = users.authenticate(conn, username, password)
+            user = users.authenticate(conn, username, password, container.clock.now())
             if user is not None:
                 session = users.start_session(conn, user, container.clock.now())
     if session is None:

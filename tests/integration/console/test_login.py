@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -16,13 +18,28 @@ HTML = {"accept": "text/html"}
 
 def test_password_is_hashed_with_argon2_and_checked(container: Container) -> None:
     make_user(container, "luigi", Role.AGENT)
+    now = container.clock.now()
     with container.engine.begin() as conn:
         stored = conn.execute(select(console_users.c.password_hash)).scalar_one()
         assert stored.startswith("$argon2id$") and PASSWORD not in stored
-        assert users.authenticate(conn, "luigi", PASSWORD) is not None
-        assert users.authenticate(conn, "LUIGI ", PASSWORD) is not None
-        assert users.authenticate(conn, "luigi", "wrong-password") is None
-        assert users.authenticate(conn, "nobody", PASSWORD) is None
+        assert users.authenticate(conn, "luigi", PASSWORD, now) is not None
+        assert users.authenticate(conn, "LUIGI ", PASSWORD, now) is not None
+        assert users.authenticate(conn, "luigi", "wrong-password", now) is None
+        assert users.authenticate(conn, "nobody", PASSWORD, now) is None
+
+
+def test_repeated_failures_lock_the_user_out_for_a_while(container: Container) -> None:
+    make_user(container, "luigi", Role.AGENT)
+    now = container.clock.now()
+    with container.engine.begin() as conn:
+        for _ in range(users.MAX_FAILURES):
+            assert users.authenticate(conn, "luigi", "guess-guess-guess", now) is None
+        assert users.authenticate(conn, "luigi", PASSWORD, now) is None  # locked, even with the password
+        later = now + users.LOCKOUT + timedelta(seconds=1)
+        assert users.authenticate(conn, "luigi", PASSWORD, later) is not None
+        for _ in range(users.MAX_FAILURES - 1):  # a success reset the count
+            assert users.authenticate(conn, "luigi", "guess-guess-guess", later) is None
+        assert users.authenticate(conn, "luigi", PASSWORD, later) is not None
 
 
 def test_duplicate_and_invalid_users_are_refused(container: Container) -> None:
@@ -42,7 +59,7 @@ def test_demo_users_cover_every_role_and_are_idempotent(container: Container) ->
         assert first == second
         assert {role for _, _, role in first} == set(users.CONSOLE_ROLES)
         for username, password, _ in first:
-            assert users.authenticate(conn, username, password) is not None
+            assert users.authenticate(conn, username, password, container.clock.now()) is not None
 
 
 def test_console_redirects_to_login_without_a_session(container: Container) -> None:
