@@ -92,3 +92,65 @@ def test_a_withdrawal_sent_with_segment_takes_effect_on_the_next_decision(server
     log_text = server.log_file.read_text() if server.log_file.exists() else ""
     leaks = [s for s in (EMAIL, PHONE, PHONE[3:], NAME, SURNAME, write_key, agent, compliance) if s in log_text]
     assert leaks == [], f"PII or secrets in the server log: {len(leaks)} kinds"
+
+
+def fixture_identifiers() -> set[str]:
+    """Every e-mail, phone and name in the seed scenarios."""
+    found: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and key in ("email", "phone", "first_name", "last_name", "name_on_card"):
+            found.add(value)
+
+    for path in SCENARIOS.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            walk(orjson.loads(line))
+    return found
+
+
+SCENARIOS = Path("/work/shared/scenarios")
+
+
+def test_a_realistic_flow_logs_no_pii_and_no_secrets(server: Server, db_url: str) -> None:
+    write_key = str(orjson.loads(run_cli(db_url, "sources", "create", "seeds", "--touchpoint", "web", "--json"))
+                    ["write_key"])
+    compliance, agent = api_key(db_url, "compliance"), api_key(db_url, "agent")
+    client = SegmentClient(write_key, host=server.base_url, sync_mode=True, max_retries=0)
+    for path in sorted(SCENARIOS.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            m = orjson.loads(line)
+            common = {"message_id": m["messageId"], "timestamp": datetime.fromisoformat(m["timestamp"]),
+                      "context": m.get("context"), "user_id": m.get("userId"), "anonymous_id": m.get("anonymousId")}
+            if m["type"] == "identify":
+                client.identify(traits=m.get("traits"), **common)
+            elif m["type"] == "page":
+                client.page(name=m.get("name"), properties=m.get("properties"), **common)
+            else:
+                client.track(event=m["event"], properties=m.get("properties"), **common)
+    http = httpx.Client(base_url=server.base_url, timeout=60)
+    as_compliance = {"Authorization": f"Bearer {compliance}"}
+    ok = eventually(lambda: http.get("/v1/consents/email/giorgio.rossi@example.org", headers=as_compliance),
+                    lambda r: r.status_code == 200 and len(r.json()["history"]) == 7)
+    assert ok.status_code == 200, ok.text
+    assert http.get("/v1/profiles/email/gaia.rossi@example.org",
+                    headers={"Authorization": f"Bearer {agent}"}).status_code == 200
+    assert http.get("/v1/privacy/email/antonio@example.org/export", headers=as_compliance).status_code in (200, 404)
+    exported = http.get("/v1/privacy/email/martina.bianchi@example.org/export", headers=as_compliance)
+    assert exported.status_code == 200 and exported.json()["events"]
+    erased = http.post("/v1/privacy/email/martina.bianchi@example.org/erase", headers=as_compliance)
+    assert erased.status_code == 200, erased.text
+    assert http.get("/v1/audit", headers={"Authorization": "Bearer wrong-key"}).status_code == 401
+    server.stop()
+    log_text = server.log_file.read_text() if server.log_file.exists() else ""
+    assert len(log_text) > 0, "the flow must have logged something for this check to mean anything"
+    secrets = {write_key, compliance, agent}
+    identifiers = fixture_identifiers()
+    assert len(identifiers) >= 10
+    leaked = sorted(i for i in identifiers | secrets if i in log_text)
+    assert leaked == [], f"{len(leaked)} identifiers or secrets in the log"
