@@ -9,17 +9,18 @@ from sqlalchemy import Connection
 
 from bestnext.errors import InvalidInput, NotFound
 from bestnext.identity import services as identity
-from bestnext.identity.model import USER_ID
+from bestnext.identity.model import USER_ID, Identity
 from bestnext.profiles import processor, store
 from bestnext.profiles.model import ProfileState, stage_rank
 
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """One person's profile (traits: name -> {value, source, at, message_id})."""
+    """One person's profile (traits: name -> {value, source, at, message_id}; identities
+    with ``type``, ``value`` and ``linked_by``)."""
 
     id: str
-    identities: list[dict[str, str]]
+    identities: list[Identity]
     traits: dict[str, dict[str, Any]]
     lifecycle_stage: str | None
     household: dict[str, Any] | None
@@ -33,6 +34,7 @@ class Profile:
         """The JSON shape of the CLI and the API: ``traits`` as name -> value, their
         provenance in ``trait_sources``."""
         out = asdict(self)
+        out["identities"] = [{"type": i.type, "value": i.value} for i in self.identities]
         out["traits"] = {k: v["value"] for k, v in self.traits.items()}
         out["trait_sources"] = {k: {"source": v["source"], "at": v["at"],
                                     "message_id": v["message_id"]} for k, v in self.traits.items()}
@@ -53,7 +55,7 @@ def get_profile(conn: Connection, person_id: str) -> Profile:
     stage = state.stage
     return Profile(
         id=current,
-        identities=[{"type": i.type, "value": i.value} for i in idents],
+        identities=idents,
         traits=dict(sorted(state.traits.items())),
         lifecycle_stage=stage if stage_rank(stage) else None,
         household={"id": household.id, "members": household.members} if household else None,
