@@ -280,13 +280,22 @@ def _best_channels(screened: list[_Screened], inp: _Inputs) -> list[_Candidate]:
     return out
 
 
+def _topic(action: Action, context: DecisionContext) -> str | None:
+    """What the contact is about: the action's product, else the first product the trigger
+    signalled (``context.features["signal_products"]``, as journeys pass it)."""
+    if action.product:
+        return action.product
+    signalled = context.features.get("signal_products")
+    return str(signalled[0]) if isinstance(signalled, list | tuple) and signalled else None
+
+
 def _render(cand: _Candidate, inp: _Inputs) -> tuple[str | None, str, datetime | None]:
     treatment = cand.action.treatments[cand.channel]  # type: ignore[index]
     lang = inp.context.language
     until = offer_valid_until(cand.offer, inp.at) if cand.offer else None
     variables: dict[str, Any] = {
         **inp.profile.variables, **inp.context.variables,
-        "product": cand.action.product, "channel": cand.channel,
+        "product": cand.action.product, "channel": cand.channel, "topic": _topic(cand.action, inp.context),
         "offer": cand.offer.id if cand.offer else None,
         "offer_text": render(cand.offer.description.get(lang), {}) if cand.offer else "",
         "offer_valid_until": until.astimezone(ROME).strftime("%d/%m/%Y") if until else "",
