@@ -99,3 +99,31 @@ def test_retention_rules_are_validated() -> None:
     assert {r.event_type for r in rules} >= {"page", "Competitor Site Visited"}
     assert datetime(2025, 2, 28, tzinfo=UTC) == retention.Rule("page", 13, "month").cutoff(
         datetime(2026, 3, 31, tzinfo=UTC))
+
+
+def test_the_daily_retention_timer_applies_the_rules_and_reschedules_itself(db_url: str, tmp_path: Path) -> None:
+    from bestnext.bootstrap import build
+    from bestnext.clock import VirtualClock
+    from bestnext.settings import Settings
+    from bestnext.timers import store as timers
+
+    start = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    clock = VirtualClock(start)
+    container = build(Settings(database_url=db_url, environment="test", var_dir=tmp_path), clock=clock)
+    try:
+        old = start - timedelta(days=800)
+        with container.engine.begin() as conn:
+            log.append(conn, [NewEvent(source_id="web", message_id="pg-old", type="page", touchpoint="web",
+                                       occurred_at=old, received_at=old, payload={"type": "page"}, anonymous_id="a")])
+            retention.install_timer(container)
+            assert retention.schedule_next(conn, start) is True
+            assert retention.schedule_next(conn, start) is False  # one per day
+        assert container.service("timers").fire_due() == 0
+        clock.advance_to(datetime(2026, 3, 11, 3, 0, 1, tzinfo=retention.ROME))
+        assert container.service("timers").fire_due() == 1
+        with container.engine.connect() as conn:
+            assert log.read_after(conn, 0, 10) == []
+            pending = [t.key for t in timers.pending(conn, retention.TIMER_KIND)]
+        assert pending == [f"{retention.TIMER_KIND}:2026-03-12"]
+    finally:
+        container.dispose()

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Connection, delete, func, or_, select
 
+from bestnext.clock import ROME, to_rome
 from bestnext.errors import ConfigInvalid
 from bestnext.eventlog.tables import events
 
@@ -90,3 +91,40 @@ def run(container: Any, dry_run: bool = False) -> dict[str, int]:
     rules = load_rules(container.settings.config_dir)
     with container.engine.begin() as conn:
         return apply(conn, rules, container.clock.now(), dry_run)
+
+
+TIMER_KIND = "privacy.retention"
+
+
+def next_run(now: datetime, hour: int = 3) -> datetime:
+    """The next ``hour``:00 in Europe/Rome after ``now`` (when the bank is quiet).
+
+    >>> from datetime import UTC, datetime
+    >>> next_run(datetime(2025, 6, 23, 12, 0, tzinfo=UTC)).isoformat()
+    '2025-06-24T03:00:00+02:00'
+    """
+    local = to_rome(now)
+    candidate = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if candidate <= local:
+        candidate = (candidate + timedelta(days=1)).replace(hour=hour)
+    return candidate.replace(tzinfo=ROME)
+
+
+def schedule_next(conn: Connection, now: datetime) -> bool:
+    """Schedule the next daily run as a timer (idempotent: one timer per day)."""
+    from bestnext.timers import store as timers
+
+    due = next_run(now)
+    return timers.schedule(conn, TIMER_KIND, due, {}, now=now, key=f"{TIMER_KIND}:{due.date().isoformat()}")
+
+
+def install_timer(container: Any) -> None:
+    """Register the daily job with the container's timer service: each run applies the rules
+    and schedules the next one. Call ``schedule_next`` once (e.g. at start-up) to begin."""
+
+    def fire(conn: Connection, _timer: Any) -> None:
+        now = container.clock.now()
+        apply(conn, load_rules(container.settings.config_dir), now)
+        schedule_next(conn, now)
+
+    container.service("timers").register(TIMER_KIND, fire)
