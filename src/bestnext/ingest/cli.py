@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bestnext.cli.common import console, container, err_console, print_json
+from bestnext.db import read
 from bestnext.ingest import importer, services
 from bestnext.ingest.model import Source
 
@@ -37,7 +38,7 @@ def create(name: str, touchpoint: str = typer.Option(..., "--touchpoint", help="
 @sources_app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     """List sources (never their write keys)."""
-    with container() as c, c.engine.connect() as conn:
+    with container() as c, read(c.engine) as conn:
         found = services.list_sources(conn)
     if as_json:
         print_json([_public(s) for s in found])

@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy import Connection
 
 from bestnext.access import hash_secret
+from bestnext.db import read
 from bestnext.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from bestnext.eventlog import NewEvent
 from bestnext.eventlog import store as eventlog
@@ -116,7 +117,7 @@ class Receiver:
         cached = self._keys.get(digest)
         if cached is not None and cached[1] > now:
             return cached[0]
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             source = store.find_by_key(conn, write_key)
         if source is None:
             raise Unauthorized("The write key is not valid.")
