@@ -22,6 +22,7 @@ class IdentityProcessor:
         self.clock = clock
 
     def handle(self, conn: Connection, batch: Sequence[LoggedEvent]) -> None:
+        store.lock(conn)
         extracted = [(ev, extract(ev.payload)) for ev in batch]
         resolver = BatchResolver(conn, self.clock.now())
         resolver.preload({i.key() for _, ids in extracted for i in ids})

@@ -87,6 +87,7 @@ def unmerge(conn: Connection, merge_id: str, now: datetime) -> Unmerged:
     held at the merge (and those linked later by messages that carried only its identifiers),
     and its events (by the identifiers each event carried). Listeners follow (``on_split``).
     """
+    store.lock(conn)
     row = store.get_merge(conn, merge_id)
     if row is None:
         raise NotFound("No such merge.")

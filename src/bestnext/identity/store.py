@@ -23,6 +23,15 @@ Key = tuple[str, str]
 _CHUNK = 500
 
 
+def lock(conn: Connection) -> None:
+    """Serialise identity writers (the processor and un-merges) on PostgreSQL by locking the
+    identity checkpoint row; SQLite's write transactions are serial already."""
+    from bestnext.eventlog.tables import processor_checkpoints
+
+    conn.execute(select(processor_checkpoints.c.seq)
+                 .where(processor_checkpoints.c.name == "identity").with_for_update())
+
+
 def owners(conn: Connection, keys: Iterable[Key]) -> dict[Key, tuple[str, bool]]:
     """The person (and shared flag) of each known identifier among ``keys``: one indexed
     query per identifier type (and chunk) of the batch, never one per identifier."""
