@@ -16,6 +16,7 @@ from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
 from bestnext.channels.background import DispatchThread
 from bestnext.eventlog import BackgroundRunner
+from bestnext.privacy import retention
 from bestnext.timers.service import TimerLoop
 
 
@@ -29,6 +30,7 @@ def create_app(container: Container) -> FastAPI:
         if container.settings.run_workers:
             runner.start()
             dispatch.start()
+            retention.start_daily(container)  # privacy: daily retention sweep, as a timer
             timer_loop.start()
         yield
         timer_loop.stop()

@@ -128,3 +128,11 @@ def install_timer(container: Any) -> None:
         schedule_next(conn, now)
 
     container.service("timers").register(TIMER_KIND, fire)
+
+
+def start_daily(container: Any) -> None:
+    """Register the handler and make sure the next daily run is scheduled (at start-up of a
+    process that runs timers)."""
+    install_timer(container)
+    with container.engine.begin() as conn:
+        schedule_next(conn, container.clock.now())
