@@ -192,3 +192,16 @@ def test_the_same_decision_replayed_makes_the_same_choice(container: Container) 
         runs = [services.decide_logged(conn, "p-martina", ctx, None, 5, view=view())[1] for _ in range(3)]
     assert len({tuple(a.action_id for a in d.ranked) for d in runs}) == 1
     assert len({tuple(a.probability for a in d.ranked) for d in runs}) == 1
+
+
+def test_accepted_offers_count_against_their_budget(container: Container) -> None:
+    with container.engine.begin() as conn:
+        grant(conn)
+        decision_id, decision = decide(conn, channel="email")
+        card = next(a for a in decision.ranked if a.offer == "first_year_free")
+        services.record_outcome(conn, decision_id, card.action_id, "impression", AT)
+        services.record_outcome(conn, decision_id, card.action_id, "accepted", AT)
+        services.record_outcome(conn, decision_id, card.action_id, "accepted", AT)  # once only
+        second_id, _ = decide(conn, channel="email", at=AT + timedelta(days=1))
+        services.record_outcome(conn, second_id, card.action_id, "accepted", AT + timedelta(days=1))
+        assert store.offer_usage(conn) == {"first_year_free": 2}

@@ -206,6 +206,8 @@ def record_outcome(conn: Connection, decision_id: str, action_id: str, outcome: 
                                        "reward": reward if learn else None, "at": at}):
         return OutcomeRecorded(decision_id, action_id, outcome, False, False)
     _policy_effects(conn, person_id, action, ctx, outcome, at, decision_id)
+    if outcome == "accepted" and action["offer"]:
+        store.grant_offer(conn, action["offer"])
     if learn:
         features = {**ctx.get("features", {}), f"ctx:channel={action['channel']}": 1.0}
         runtime(conn, config_dir).learn(conn, action_id, action["channel"], features, float(reward or 0.0),

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, select, update
 
 from bestnext.db import insert_ignore
 from bestnext.decisions.contact_policy import Contact, ContactPolicyConfig, ContactState
@@ -15,6 +15,7 @@ from bestnext.decisions.tables import (
     contact_marks,
     decision_outcomes,
     decisions,
+    offer_grants,
     own_requests,
     service_cases,
 )
@@ -42,11 +43,17 @@ def outcomes_of(conn: Connection, decision_id: str) -> list[dict[str, Any]]:
 
 def offer_usage(conn: Connection) -> dict[str, int]:
     """How many times each offer was accepted (counts against its budget)."""
-    rows = conn.execute(
-        select(decision_outcomes.c.offer, func.count(func.distinct(decision_outcomes.c.decision_id)))
-        .where(decision_outcomes.c.offer.is_not(None), decision_outcomes.c.outcome == "accepted")
-        .group_by(decision_outcomes.c.offer))
-    return {str(offer): int(n) for offer, n in rows}
+    return {str(r.offer): int(r.granted) for r in conn.execute(select(offer_grants))}
+
+
+def grant_offer(conn: Connection, offer: str) -> None:
+    """Count one more acceptance of ``offer``."""
+    done = conn.execute(update(offer_grants).where(offer_grants.c.offer == offer)
+                        .values(granted=offer_grants.c.granted + 1)).rowcount
+    if not done:
+        insert_ignore(conn, offer_grants, [{"offer": offer, "granted": 0}], ["offer"])
+        conn.execute(update(offer_grants).where(offer_grants.c.offer == offer)
+                     .values(granted=offer_grants.c.granted + 1))
 
 
 def record_contact(conn: Connection, *, ref: str, person_id: str, channel: str, purpose: str,

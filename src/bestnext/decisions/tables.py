@@ -1,7 +1,8 @@
 """Tables of the decisions context: decisions and outcomes, and the contact-policy read model
-(contacts, declines/complaints, service cases, a person's own requests)."""
+(contacts, declines/complaints, service cases, a person's own requests) and the offers granted
+(for their budgets)."""
 
-from sqlalchemy import Boolean, Column, Float, Index, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, UniqueConstraint
 
 from bestnext.db import BigId, JsonDoc, UtcDateTime, metadata
 
@@ -77,4 +78,11 @@ own_requests = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("due_at", UtcDateTime, nullable=False, index=True),
     Column("answered_at", UtcDateTime, nullable=True),
+)
+
+offer_grants = Table(
+    "offer_grants",
+    metadata,
+    Column("offer", String(64), primary_key=True),
+    Column("granted", Integer, nullable=False),
 )
