@@ -116,6 +116,11 @@ def close(conn: Connection, task_id: str, outcome: str, operator: str, at: datet
     return get(conn, task_id)
 
 
+def has_escalation_due(conn: Connection, now: datetime) -> bool:
+    return conn.execute(select(call_tasks.c.id).where(
+        call_tasks.c.status == "open", call_tasks.c.escalate_at <= now).limit(1)).first() is not None
+
+
 def escalate_due(conn: Connection, now: datetime) -> list[CallTask]:
     """Tasks nobody claimed in time: escalated, one priority level up."""
     rows = conn.execute(select(call_tasks).where(

@@ -22,13 +22,14 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import Connection, Engine
 
-from bestnext.channels import assisted, metrics, outbox, timeline
+from bestnext.channels import assisted, calls, metrics, outbox, timeline
 from bestnext.channels.config import ChannelsConfig, OperatorsConfig
 from bestnext.channels.model import SENT_EVENTS, OutboxRow, Rendered, SendError, backoff
 from bestnext.channels.ports import Gate, Resolver
 from bestnext.channels.providers import Provider
 from bestnext.channels.render import render
 from bestnext.clock import Clock
+from bestnext.db import read
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +55,10 @@ class Dispatcher:
         """Claim one batch and handle it in three short transactions (gate, then send outside
         any transaction, then record); returns how many actions were handled."""
         cfg = self.config.dispatch
+        with read(self.engine) as conn:  # idle polls must not take SQLite's write lock
+            now = self.clock.now()
+            if not outbox.has_due(conn, now) and not calls.has_escalation_due(conn, now):
+                return 0
         with self.engine.begin() as conn:
             assisted.escalate(conn, self.clock.now())
             rows = outbox.claim(conn, self.worker, self.clock.now(), cfg.batch_size,
@@ -102,7 +107,11 @@ class Dispatcher:
             log.info("action_cancelled", action_id=a.id, channel=a.channel, reasons=verdict.reasons)
             return None
         if verdict.kind == "reschedule" and verdict.at is not None:
-            outbox.reschedule(conn, a.id, self.worker, verdict.at, "rescheduled: " + ",".join(verdict.reasons))
+            if verdict.at - a.due_at > timedelta(hours=self.config.dispatch.max_delay_hours):
+                outbox.cancel(conn, a.id, self.worker, "cancelled: expired," + ",".join(verdict.reasons))
+                return None
+            at = max(verdict.at, now + timedelta(seconds=1))  # always move forward
+            outbox.reschedule(conn, a.id, self.worker, at, "rescheduled: " + ",".join(verdict.reasons))
             return None
         opens = self._call_center_opens(now) if a.channel == "call_center" else now
         if opens > now:  # the call is placed when the call center opens: that is its send time

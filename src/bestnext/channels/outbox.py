@@ -60,6 +60,11 @@ def _claimable(now: datetime) -> Any:
     )
 
 
+def has_due(conn: Connection, now: datetime) -> bool:
+    """Whether anything is claimable now (a cheap read before taking the write lock)."""
+    return conn.execute(select(outbox.c.id).where(_claimable(now)).limit(1)).first() is not None
+
+
 def claim(conn: Connection, worker: str, now: datetime, limit: int, lease: timedelta) -> list[OutboxRow]:
     """Lease up to ``limit`` due actions (and those whose lease expired) to ``worker``."""
     ids = (

@@ -177,3 +177,19 @@ def test_status_reports_depth_and_oldest(vcontainer: Container) -> None:
         state = outbox.status(conn)
     assert state.depth == 2 and state.oldest_pending_due_at == T0 - timedelta(minutes=5)
     assert state.by_channel == {"email": {"pending": 1}, "sms": {"pending": 1}}
+
+
+def test_an_action_postponed_too_long_is_cancelled_as_expired(vcontainer: Container) -> None:
+    def never_now(_conn: object, row: OutboxRow, at: object) -> Verdict:
+        return Verdict("reschedule", ("marketing_budget",), row.action.due_at + timedelta(days=8))
+
+    sandbox = SandboxProvider()
+    d = dispatcher(vcontainer, chosen={"email": sandbox}, gate=never_now, resolver=address)
+    a = act()
+    with vcontainer.engine.begin() as conn:
+        outbox.enqueue(conn, a)
+    d.run_until_idle()
+    with vcontainer.engine.begin() as conn:
+        row = outbox.get(conn, a.id)
+    assert row is not None and row.status is Status.CANCELLED
+    assert row.last_error == "cancelled: expired,marketing_budget" and sandbox.delivered == []
