@@ -199,3 +199,15 @@ def test_metrics_count_outcomes(client: TestClient, container: Container, write_
         client.post("/v1/batch", json={"batch": [track(1)]}, headers=basic(write_key))
     after = REGISTRY.get_sample_value("bestnext_ingest_messages_total", {"outcome": "duplicate"})
     assert after == before + 1
+
+
+def test_browser_sdk_settings_point_it_at_this_server(client: TestClient, container: Container,
+                                                      write_key: str) -> None:
+    container.settings.cors_origins = ["https://www.bank.example"]
+    response = client.get(f"/v1/projects/{write_key}/settings",
+                          headers={"Origin": "https://www.bank.example", "Host": "cdp.bank.example"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://www.bank.example"
+    segment = response.json()["integrations"]["Segment.io"]
+    assert (segment["apiKey"], segment["apiHost"]) == (write_key, "cdp.bank.example/v1")
+    assert client.get("/v1/projects/unknown/settings").status_code == 404

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from bestnext.api.problems import problem_response
-from bestnext.errors import BestnextError, Forbidden, InvalidInput, PayloadTooLarge
+from bestnext.errors import BestnextError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from bestnext.ingest import cloudevents, wire
 from bestnext.ingest.services import Receiver, raise_for_errors
 
@@ -164,6 +165,22 @@ async def events(request: Request) -> Response:
                             request.headers.get("authorization"),
                             request.headers.get("content-type", "application/json").lower())
     return _ok()
+
+
+@router.get("/projects/{write_key}/settings", summary="Settings for analytics-next")
+def browser_settings(write_key: str, request: Request) -> Response:
+    """What the browser SDK loads when its ``cdnURL`` is this server: it then sends events here.
+
+    Unknown or revoked write keys get 404, as on Segment's CDN.
+    """
+    try:
+        _receiver(request).authenticate(write_key)
+    except Unauthorized:
+        raise NotFound("No such write key.") from None
+    protocol = request.headers.get("x-forwarded-proto", request.url.scheme)
+    host = request.headers.get("x-forwarded-host", request.headers.get("host", request.url.netloc))
+    body = wire.browser_settings(write_key, f"{host}/v1", protocol)
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _preflight(request: Request) -> Response:

@@ -106,3 +106,24 @@ def sent_at_of(body: Mapping[str, Any] | object) -> datetime | None:
     except Invalid as exc:
         raise InvalidInput("The request's sentAt is not valid.",
                            errors=[{"index": None, "field": "sentAt", "message": exc.message}]) from None
+
+
+def browser_settings(write_key: str, api_host: str, protocol: str) -> dict[str, Any]:
+    """What analytics-next fetches from ``{cdnURL}/v1/projects/{writeKey}/settings``: it sends
+    events to ``{protocol}://{api_host}/t`` and friends. Remote metrics are switched off.
+
+    >>> s = browser_settings("k", "cdp.bank.example/v1", "https")
+    >>> s["integrations"]["Segment.io"]["apiHost"]
+    'cdp.bank.example/v1'
+    """
+    return {
+        "integrations": {"Segment.io": {
+            "apiKey": write_key, "apiHost": api_host, "protocol": protocol,
+            "unbundledIntegrations": [], "addBundledMetadata": False, "maybeBundledConfigIds": {},
+        }},
+        "plan": {"track": {"__default": {"enabled": True}}, "identify": {"__default": {"enabled": True}},
+                 "group": {"__default": {"enabled": True}}},
+        "edgeFunction": {}, "analyticsNextEnabled": True, "middlewareSettings": {},
+        "enabledMiddleware": {}, "metrics": {"sampleRate": 0}, "legacyVideoPluginsEnabled": False,
+        "remotePlugins": [],
+    }
