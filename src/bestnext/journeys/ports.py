@@ -25,7 +25,7 @@ CHANNEL_ALIASES = {"phone": "call_center", "call": "call_center", "telephone": "
                    "facebook": "social", "mail": "email", "ebanking": "app", "partner": "email",
                    "third_party": "email", "atm": "app"}
 INTRUSIVE_HOURS = WeeklyHours.parse({"mon-sat": "09:00-20:00"})
-CALL_CENTER_HOURS = WeeklyHours.parse({"mon-fri": "09:00-20:00", "sat": "09:00-13:00"})
+CALL_CENTER_HOURS = WeeklyHours.parse({"mon-fri": "09:00-20:00", "sat": "09:00-13:00"})  # no decisions installed
 
 
 def _module(name: str, required: bool = True) -> ModuleType | None:
@@ -108,15 +108,6 @@ def fallback_next_allowed(channel: str, at: datetime) -> datetime:
     if channel == "sms":
         return CALENDAR.next_open(at, INTRUSIVE_HOURS)
     return at
-
-
-def call_center_open_at(at: datetime) -> datetime:
-    return CALENDAR.next_open(at, CALL_CENTER_HOURS)
-
-
-def sla_deadline(at: datetime, hours: float = 1.0) -> datetime:
-    """One business hour (call-center hours) after ``at``."""
-    return CALENDAR.add_business_time(at, timedelta(hours=hours), CALL_CENTER_HOURS)
 
 
 def decide(conn: Connection, person_id: str, at: datetime, *, channel: str | None, purpose: str,

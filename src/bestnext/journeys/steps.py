@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from bestnext.clock import as_utc, to_rome
 from bestnext.journeys import ports, store
+from bestnext.journeys.bankcal import load_bank_calendar
 from bestnext.journeys.model import (
     Branch,
     Condition,
@@ -45,6 +46,7 @@ class StepRunner:
         self.engine, self.config_dir = engine, config_dir
         self._assignees: dict[str, Any] | None = None
         self._memo: dict[str, dict[str, Any]] = {}
+        self.calendar = load_bank_calendar(config_dir)
 
     @property
     def now(self) -> datetime:
@@ -70,10 +72,10 @@ class StepRunner:
         return facts
 
     def state(self, conn: Connection, person_id: str, now: datetime) -> dict[str, Any]:
-        deadline = ports.sla_deadline(now)
+        deadline = self.calendar.deadline(now)
         return {"state.open_case": ports.has_open_case(conn, person_id),
                 "state.assisted_scheduled": store.assisted_between(conn, person_id, now, deadline) is not None,
-                "state.call_center_open": ports.call_center_open_at(now) == now}
+                "state.call_center_open": self.calendar.is_open("call_center", now)}
 
     def execute(self, conn: Connection, journey: Journey, inst: Instance, step: Step,
                 facts: dict[str, Any]) -> Outcome:
@@ -87,8 +89,7 @@ class StepRunner:
             base = max(base, as_utc(datetime.fromisoformat(str(inst.vars[step.until_var]))))
         due = base + parse_duration(step.for_) if step.for_ else base
         if step.until_open:
-            due = ports.call_center_open_at(due) if step.until_open == "call_center" else \
-                ports.fallback_next_allowed(step.until_open, due)
+            due = self.calendar.next_open(step.until_open, due)
         self.engine.park_until(conn, inst, step.id, due)
         return "park"
 
