@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
@@ -32,6 +32,7 @@ from bestnext.decisions.model import (
     PropensityModels,
     RankedAction,
 )
+from bestnext.decisions.offers import business_value, in_window, offer_valid_until, pick_offer
 from bestnext.decisions.rules import Condition, Rule, holds
 from bestnext.decisions.treatments import render
 
@@ -73,53 +74,6 @@ def _rules_of(action: Action) -> list[Rule]:
     if action.purpose == "marketing" and action.product:
         auto.append(Condition(field="holdings", op="not_contains", value=action.product))
     return [*action.eligibility, *auto, *action.applicability, *action.suitability]
-
-
-def _in_window(action: Action, at: datetime) -> bool:
-    day = at.astimezone(ROME).date()
-    return (action.valid_from is None or action.valid_from <= day) and (
-        action.valid_until is None or day <= action.valid_until)
-
-
-def _value(action: Action, facts: Mapping[str, Any]) -> float:
-    for rule in action.value_rules:
-        if all(holds(r, facts) for r in rule.when):
-            return rule.value
-    return action.value
-
-
-def _offer(action: Action, catalog: Catalog, facts: Mapping[str, Any], at: datetime,
-           usage: Mapping[str, int]) -> Offer | None:
-    day = at.astimezone(ROME).date()
-    for offer_id in action.offers:
-        offer = catalog.offer(offer_id)
-        if offer.budget is not None and usage.get(offer.id, 0) >= offer.budget:
-            continue
-        if (offer.valid_from and day < offer.valid_from) or (offer.valid_until and day > offer.valid_until):
-            continue
-        if all(holds(r, facts) for r in offer.conditions):
-            return offer
-    return None
-
-
-def offer_valid_until(offer: Offer, at: datetime) -> datetime | None:
-    """The end (local midnight) of the offer's validity: ``valid_days`` from ``at``, or its end date.
-
-    >>> from bestnext.decisions.catalog import Text
-    >>> o = Offer(id="gift", description=Text(it="x", en="x"), valid_days=5)
-    >>> offer_valid_until(o, datetime(2025, 4, 27, 12, 22, tzinfo=ROME)).astimezone(ROME).isoformat()
-    '2025-05-02T23:59:59+02:00'
-    """
-    local = at.astimezone(ROME).date()
-    if offer.valid_days is not None:
-        end = local + timedelta(days=offer.valid_days)
-        if offer.valid_until is not None:
-            end = min(end, offer.valid_until)
-    elif offer.valid_until is not None:
-        end = offer.valid_until
-    else:
-        return None
-    return as_utc(datetime.combine(end, time(23, 59, 59), tzinfo=ROME))
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +173,7 @@ def _gate(static: _Static, channel: str, inp: _Inputs) -> Gate:
 def _screen(action: Action, channel: str | None, inp: _Inputs) -> _Screened | str:
     """The action with its allowed channels, or the reason it was left out."""
     static = _static(action)
-    if static.windowed and not _in_window(action, inp.at):
+    if static.windowed and not in_window(action, inp.at):
         return "outside its validity window"
     ok, passed, failed = _rules(static, inp)
     if not ok:
@@ -240,8 +194,8 @@ def _screen(action: Action, channel: str | None, inp: _Inputs) -> _Screened | st
             allowed.append((ch, use))
     if not allowed:
         return reason
-    offer = _offer(action, inp.catalog, inp.facts, inp.at, inp.policy.offer_usage) if action.offers else None
-    value = (_value(action, inp.facts) if action.value_rules else action.value) * (offer.boost if offer else 1.0)
+    offer = pick_offer(action, inp.catalog, inp.facts, inp.at, inp.policy.offer_usage) if action.offers else None
+    value = (business_value(action, inp.facts) if action.value_rules else action.value) * (offer.boost if offer else 1.0)
     return _Screened(action, weight, value, static.levers, offer, passed, tuple(allowed))
 
 
