@@ -81,4 +81,5 @@ def install() -> None:
         if child in metadata.tables and parent in metadata.tables:
             registry.child_rows(child, column, parent)
     # no customer's personal data: staff accounts, sources, aggregate models, wake-up timers (ids only)
-    registry.not_personal("sources", "console_users", "console_sessions", "decision_models", "timers")
+    registry.not_personal("sources", "console_users", "console_sessions", "decision_models", "timers",
+                          "offer_grants")  # offer_grants: counts per offer

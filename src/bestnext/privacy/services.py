@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 from datetime import datetime
 from typing import Any
 
@@ -97,7 +98,13 @@ def compact(engine: Engine) -> None:
             cur = raw.cursor()
             cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             cur.execute("VACUUM")
-            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for attempt in range(50):  # a reader elsewhere may pin the WAL for a moment
+                busy = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy:
+                    break
+                time.sleep(0.05 * (attempt + 1))
+            else:
+                log.warning("erasure_wal_not_truncated")
             cur.close()
         else:
             raw.driver_connection.autocommit = True  # type: ignore[union-attr]
