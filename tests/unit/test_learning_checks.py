@@ -169,3 +169,31 @@ def test_control_group_gets_the_baseline_at_the_configured_rate(make_policy: Cal
     assert len(control) / 4000 == pytest.approx(0.05, abs=0.012)
     assert all(c.ranked[0] == "baseline" for c in control)
     assert all(c.propensities["baseline"] >= 0.05 for c in choices)
+
+
+def test_thompson_chosen_only_mode_logs_the_same_propensity_as_the_full_mode() -> None:
+    from bestnext.decisions.learning import ThompsonPolicy
+
+    scored = _candidates(np.random.default_rng(12), 9)
+    full = ThompsonPolicy(0.7, 0.05).choose(scored, np.random.default_rng(5), 0.02)
+    chosen = ThompsonPolicy(0.7, 0.05, propensities="chosen").choose(scored, np.random.default_rng(5), 0.02)
+    assert chosen.ranked == full.ranked
+    assert chosen.chosen in chosen.propensities and len(chosen.propensities) <= 2
+    assert chosen.propensity == pytest.approx(full.propensities[full.chosen], rel=1e-6)  # "all" normalises
+    # the uniform floor keeps every candidate possible
+    assert min(full.propensities.values()) >= 0.98 * 0.05 / 9
+
+
+def test_thompson_exact_propensities_match_sampling_frequencies() -> None:
+    from bestnext.decisions.learning import ThompsonPolicy
+
+    scored = _candidates(np.random.default_rng(21), 6)
+    policy = ThompsonPolicy()
+    rng = np.random.default_rng(0)
+    exact = policy.choose(scored, rng, 0.0).propensities
+    n = 20000
+    counts = dict.fromkeys(exact, 0)
+    for _ in range(n):
+        counts[policy.choose(scored, rng, 0.0).ranked[0]] += 1
+    for key, p in exact.items():
+        assert counts[key] / n == pytest.approx(p, abs=4 * (p * (1 - p) / n) ** 0.5 + 1e-3)

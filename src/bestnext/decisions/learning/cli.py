@@ -7,13 +7,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from bestnext.cli.common import console, err_console, print_json
 from bestnext.decisions.learning import services
 from bestnext.decisions.learning.simulation.runner import POLICY_NAMES, SimConfig
 from bestnext.errors import BestnextError
+
+# own consoles: importing bestnext.cli.common here would import the root CLI that mounts us
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(value: Any) -> None:
+    typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
 
 
 @contextmanager
@@ -30,7 +39,7 @@ def simulate(
     days: int = typer.Option(60, help="Days to simulate."),
     seed: int = typer.Option(0, help="Seed of the world and of every policy."),
     policies: str = typer.Option(",".join(POLICY_NAMES), help="Comma-separated policies to compare."),
-    visit_rate: float = typer.Option(0.2, help="Share of persons with a decision moment each day."),
+    visit_rate: float = typer.Option(0.3, help="Share of persons with a decision moment each day."),
     budget: int = typer.Option(3, help="Marketing contacts per person per rolling 7 days."),
     ope: bool = typer.Option(False, "--ope", help="Also validate off-policy estimates on bestnext's logs."),
     logs_out: Path | None = typer.Option(None, "--logs-out", help="Write bestnext's logged decisions (JSON lines)."),

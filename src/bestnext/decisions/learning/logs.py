@@ -161,4 +161,6 @@ def evaluate(log: BanditLog, target: TargetPolicy, seed: int = 0, rounds: int = 
     return {"n": n, "logged_value": round(log.on_policy_value, 6),
             "effective_sample_size": round(ope.effective_sample_size(weights), 1),
             "max_weight": round(float(weights.max()), 3),
+            # E[w] is 1 when the logs support the target; well below 1 means unseen actions
+            "mean_weight": round(float(weights.mean()), 4),
             "estimates": {e.method: e.as_dict() for e in estimates}}

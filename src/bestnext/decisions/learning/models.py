@@ -107,13 +107,28 @@ class _DiagonalGaussian:
         return sum(self._m(i) * v for i, v in h.items())
 
     def laplace_step(self, h: Mapping[int, float], y: float) -> None:
-        """One online Laplace update: precision += p(1-p)x², mean -= gradient / precision."""
-        p = sigmoid(self.logit(h))
+        """One online Laplace update for one example.
+
+        The likelihood touches the weights only through the logit ``z = w·x``, so the new mode
+        moves along ``x / q``: solve ``dz = s (y - sigmoid(z0 + dz))`` with ``s = sum x²/q``
+        (a few Newton steps), move the means by ``dz / s · x / q``, then add the curvature
+        ``p(1-p) x²`` at the new mode to the precisions (the diagonal Laplace of Chapelle & Li).
+        """
+        z0 = self.logit(h)
+        s = sum(v * v / self._q(i) for i, v in h.items())
+        if s <= 0.0:
+            return
+        dz = 0.0
+        for _ in range(6):
+            p = sigmoid(z0 + dz)
+            dz -= (dz - s * (y - p)) / (1.0 + s * p * (1.0 - p))
+        p = sigmoid(z0 + dz)
         curvature = max(p * (1.0 - p), 1e-6)
+        step = dz / s
         for i, v in h.items():
-            q = self._q(i) + curvature * v * v
-            self.precision[i] = q
-            self.mean[i] = self._m(i) - (p - y) * v / q
+            q = self._q(i)
+            self.mean[i] = self._m(i) + step * v / q
+            self.precision[i] = q + curvature * v * v
         self.n_seen += 1
 
     def state(self) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
+from bestnext.decisions.learning.thompson import first_place
+
 DEFAULT_CONTROL_RATE = 0.02
 
 
@@ -35,7 +37,8 @@ class Scored:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """The outcome of a policy: keys best first, first-place probabilities, control flag."""
+    """The outcome of a policy: keys best first, first-place probabilities (of every
+    candidate, or at least of the chosen one), the control flag and the sampled ``p``."""
 
     ranked: list[str]
     propensities: dict[str, float]
@@ -84,9 +87,10 @@ class Policy(Protocol):
 class _Base:
     name: ClassVar[str] = "base"
 
-    def _personalised(self, scored: Sequence[Scored],
-                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
-        """(order, first-place probabilities, sampled p) of the personalised policy."""
+    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+                      base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """(order, first-place probabilities, sampled p) of the personalised policy; ``base`` is
+        the baseline's first candidate (whose probability is needed too)."""
         raise NotImplementedError
 
     def choose(self, scored: Sequence[Scored], rng: np.random.Generator,
@@ -94,17 +98,17 @@ class _Base:
         """Rank ``scored``; a ``control_rate`` share of decisions gets the baseline ranking."""
         if not scored:
             return Choice([], {}, False, {})
-        order, first, sampled = self._personalised(scored, rng)
         base = _baseline_first(scored)
+        order, first, sampled = self._personalised(scored, rng, base)
         probs = (1.0 - control_rate) * first
-        probs[base] += control_rate
+        probs[base] += control_rate  # NaN stays NaN: not computed (see ThompsonPolicy)
         control = bool(rng.random() < control_rate)
         if control:
             order = _order(np.fromiter((s.baseline for s in scored), float, len(scored)))
         keys = [s.key for s in scored]
         return Choice(
             ranked=[keys[i] for i in order],
-            propensities={k: float(p) for k, p in zip(keys, probs, strict=True)},
+            propensities={k: float(p) for k, p in zip(keys, probs, strict=True) if not np.isnan(p)},
             control=control,
             sampled={k: float(p) for k, p in zip(keys, sampled, strict=True)},
         )
@@ -113,34 +117,55 @@ class _Base:
 class ThompsonPolicy(_Base):
     """Thompson sampling: rank by ``weight × p`` with ``p`` drawn from each posterior.
 
-    The first-place probability of each candidate is estimated by Monte-Carlo over ``draws``
-    posterior draws (the draw actually used for the ranking is one of them). ``exploration``
-    scales the posterior spread (Chapelle & Li 2011 found a smaller one often better, because a
-    diagonal posterior overstates the uncertainty of a sum of correlated weights).
+    Parameters
+    ----------
+    exploration
+        Scales the posterior spread (Chapelle & Li 2011 found a smaller one often better: a
+        diagonal posterior overstates the uncertainty of a sum of correlated weights).
+    floor
+        Share of decisions whose first place is uniformly random, so that the logs support
+        any target policy in off-policy evaluation (0 by default).
+    propensities
+        ``"all"``: the exact first-place probability of every candidate (cost grows with the
+        square of the candidates); ``"chosen"``: only the chosen one's (linear; enough for logs).
+
+    The probabilities are exact (numerical integration, :mod:`.thompson`), not Monte-Carlo.
 
     Examples
     --------
     >>> rng = np.random.default_rng(7)
     >>> c = ThompsonPolicy().choose([Scored("a", 2.0, 0.1), Scored("b", -2.0, 0.1)], rng, 0.0)
-    >>> c.ranked, c.propensities
+    >>> c.ranked, {k: round(v, 6) for k, v in c.propensities.items()}
     (['a', 'b'], {'a': 1.0, 'b': 0.0})
     """
 
     name: ClassVar[str] = "thompson"
 
-    def __init__(self, draws: int = 200, exploration: float = 1.0) -> None:
-        self.draws = draws
+    def __init__(self, exploration: float = 1.0, floor: float = 0.0, propensities: str = "all") -> None:
+        if propensities not in ("all", "chosen"):
+            raise ValueError("propensities must be 'all' or 'chosen'")
         self.exploration = exploration
+        self.floor = floor
+        self.which = propensities
 
-    def _personalised(self, scored: Sequence[Scored],
-                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
+    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+                      base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
         mean, sd, weight = _arrays(scored)
         sd = sd * self.exploration
-        z = rng.standard_normal((self.draws, len(scored)))
-        values = _sigmoid(mean + sd * z) * weight
-        winners = np.argmax(values, axis=1)
-        first = np.bincount(winners, minlength=len(scored)) / self.draws
-        return _order(values[0]), first, _sigmoid(mean + sd * z[0])
+        k = len(scored)
+        sampled = _sigmoid(mean + sd * rng.standard_normal(k))
+        order = _order(sampled * weight)
+        if self.floor and rng.random() < self.floor:
+            pick = int(rng.integers(k))
+            order = [pick, *[i for i in order if i != pick]]
+        weight = np.maximum(weight, 1e-12)
+        if self.which == "all":
+            first = first_place(mean, sd, weight)
+        else:
+            first = np.full(k, np.nan)
+            needed = np.array(sorted({order[0], base}))
+            first[needed] = first_place(mean, sd, weight, needed)
+        return order, (1.0 - self.floor) * first + self.floor / k, sampled
 
 
 class GreedyPolicy(_Base):
@@ -154,8 +179,8 @@ class GreedyPolicy(_Base):
 
     name: ClassVar[str] = "greedy"
 
-    def _personalised(self, scored: Sequence[Scored],
-                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
+    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+                      base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
         mean, _sd, weight = _arrays(scored)
         p = _sigmoid(mean)
         order = _order(p * weight)
@@ -180,9 +205,9 @@ class EpsilonGreedyPolicy(_Base):
     def __init__(self, epsilon: float = 0.05) -> None:
         self.epsilon = epsilon
 
-    def _personalised(self, scored: Sequence[Scored],
-                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
-        order, first, p = GreedyPolicy()._personalised(scored, rng)
+    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+                      base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+        order, first, p = GreedyPolicy()._personalised(scored, rng, base)
         k = len(scored)
         first = (1.0 - self.epsilon) * first + self.epsilon / k
         if rng.random() < self.epsilon:
@@ -202,8 +227,8 @@ class UniformPolicy(_Base):
 
     name: ClassVar[str] = "uniform"
 
-    def _personalised(self, scored: Sequence[Scored],
-                      rng: np.random.Generator) -> tuple[list[int], np.ndarray, np.ndarray]:
+    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+                      base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
         k = len(scored)
         mean, _sd, _w = _arrays(scored)
         return [int(i) for i in rng.permutation(k)], np.full(k, 1.0 / k), _sigmoid(mean)

@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 
 from bestnext.decisions.learning.logs import (
-    BanditLog,
     TargetPolicy,
     evaluate,
     from_records,
@@ -55,14 +54,24 @@ def _truth_on_logs(result: PolicyResult, target: TargetPolicy) -> float:
     return total / len(result.logs)
 
 
-def validate_ope(result: PolicyResult, runs: dict[str, PolicyResult], seed: int) -> list[dict[str, Any]]:
-    """Estimate other policies from ``result``'s logs and compare with the truth and their runs."""
-    log: BanditLog = from_records(result.logs)
+def validate_ope(logged: dict[str, PolicyResult], runs: dict[str, PolicyResult],
+                 seed: int) -> list[dict[str, Any]]:
+    """Estimate other policies from the logged policies' decisions; compare with the exact
+    truth on the logged contexts and with what each policy earned when actually run.
+
+    bestnext logs exact Thompson propensities with a 1% uniform floor, and Vowpal Wabbit its
+    epsilon-greedy probabilities: both support every target.
+    """
     rows = []
-    for name, run_name in (("static", "static rules"), ("uniform", "random")):
-        target = TARGETS[name]
-        row = {"target": name, "logged_by": result.name, "truth_on_logged_contexts":
-               round(_truth_on_logs(result, target), 6), **evaluate(log, target, seed)}
+    for logger, target_name, run_name in (("bestnext", "static", "static rules"),
+                                          ("vowpal wabbit", "static", "static rules"),
+                                          ("vowpal wabbit", "uniform", "random"),
+                                          ("bestnext", "uniform", "random")):
+        if logger not in logged:
+            continue
+        result, target = logged[logger], TARGETS[target_name]
+        row = {"target": target_name, "logged_by": logger, "truth_on_logged_contexts":
+               round(_truth_on_logs(result, target), 6), **evaluate(from_records(result.logs), target, seed)}
         if run_name in runs:
             run = runs[run_name]
             row["its_own_run_rate"] = round(run.conversions / max(run.decisions, 1), 6)
@@ -72,29 +81,27 @@ def validate_ope(result: PolicyResult, runs: dict[str, PolicyResult], seed: int)
 
 def run_simulation(config: SimConfig, policies: Sequence[str] = POLICY_NAMES, ope: bool = False,
                    logs_out: Path | None = None) -> dict[str, Any]:
-    """Run the policies side by side; optionally validate OPE on bestnext's logs and save them."""
+    """Run the policies side by side; optionally validate OPE on the learners' logs and save
+    bestnext's logs (JSON lines, for ``bestnext evaluate``)."""
     unknown = sorted(set(policies) - set(POLICY_NAMES))
     if unknown:
         raise InvalidInput(f"unknown policies {unknown}; known: {', '.join(POLICY_NAMES)}")
     if config.persons < 1 or config.days < 1:
         raise InvalidInput("persons and days must be at least 1")
-    keep = "bestnext" if (ope or logs_out) and "bestnext" in policies else None
-    results = simulate(config, policies, log_policy=keep)
+    keep = [p for p in ("bestnext", "vw") if p in policies and (ope or (logs_out and p == "bestnext"))]
+    results = simulate(config, policies, log_policies=keep)
     by_name = {r.name: r for r in results}
-    oracle = by_name.get("oracle")
     out: dict[str, Any] = {
         "config": {"persons": config.persons, "days": config.days, "seed": config.seed,
                    "visit_rate": config.visit_rate, "budget_per_7_days": config.budget},
-        "policies": [r.as_dict(oracle) for r in results],
+        "policies": [r.as_dict(by_name.get("oracle")) for r in results],
     }
-    logged = by_name.get("bestnext")
-    if logged is not None and keep:
-        if logs_out is not None:
-            logs_out.parent.mkdir(parents=True, exist_ok=True)
-            logs_out.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in logged.logs))
-            out["logs"] = str(logs_out)
-        if ope:
-            out["ope"] = validate_ope(logged, by_name, config.seed)
+    if logs_out is not None and "bestnext" in by_name:
+        logs_out.parent.mkdir(parents=True, exist_ok=True)
+        logs_out.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in by_name["bestnext"].logs))
+        out["logs"] = str(logs_out)
+    if ope:
+        out["ope"] = validate_ope({n: r for n, r in by_name.items() if r.logs}, by_name, config.seed)
     return out
 
 

@@ -113,17 +113,17 @@ def _keep(result: PolicyResult, contexts: Sequence[dict[str, float]], eligible: 
 
 
 def simulate(config: SimConfig, policies: Sequence[str] = POLICY_NAMES,
-             log_policy: str | None = None) -> list[PolicyResult]:
-    """Run the named policies on the same world; ``log_policy``'s decisions are kept as logs."""
+             log_policies: Sequence[str] = ()) -> list[PolicyResult]:
+    """Run the named policies on the same world; ``log_policies``' decisions are kept as logs."""
     world = build_world(config.persons, config.seed, config.profiling_rate)
     results = []
     for agent in make_agents(world, config.seed, policies):
-        results.append(run_policy(world, agent, config, keep_logs=agent.name == _display(log_policy)))
+        results.append(run_policy(world, agent, config, keep_logs=agent.name in {_display(p) for p in log_policies}))
         close = getattr(agent, "close", None)
         if close is not None:
             close()
     return results
 
 
-def _display(name: str | None) -> str | None:
-    return {"static": "static rules", "vw": "vowpal wabbit"}.get(name or "", name)
+def _display(name: str) -> str:
+    return {"static": "static rules", "vw": "vowpal wabbit"}.get(name, name)
