@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 
 from bestnext.db import insert_ignore
 from bestnext.decisions.contact_policy import Contact, ContactPolicyConfig, ContactState
@@ -20,9 +20,11 @@ from bestnext.decisions.tables import (
     service_cases,
 )
 
+_INSERT_DECISION = decisions.insert()
+
 
 def insert_decision(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(decisions.insert().values(**row))
+    conn.execute(_INSERT_DECISION, row)
 
 
 def get_decision(conn: Connection, decision_id: str) -> dict[str, Any] | None:
@@ -100,17 +102,25 @@ def unanswered(conn: Connection, due_before: datetime) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+_CONTACTS = select(contact_log.c.at, contact_log.c.channel, contact_log.c.purpose, contact_log.c.action_id,
+                   contact_log.c.direction).where(
+    contact_log.c.person_id == bindparam("person"), contact_log.c.at > bindparam("since"),
+    contact_log.c.at <= bindparam("at"))
+_MARKS = select(contact_marks.c.kind, contact_marks.c.action_id, contact_marks.c.at).where(
+    contact_marks.c.person_id == bindparam("person"), contact_marks.c.at > bindparam("since"),
+    contact_marks.c.at <= bindparam("at"))
+_CASES = select(service_cases.c.case_id).where(
+    service_cases.c.person_id == bindparam("person"), service_cases.c.opened_at <= bindparam("at"),
+    (service_cases.c.closed_at.is_(None)) | (service_cases.c.closed_at > bindparam("at")))
+
+
 def contact_state(conn: Connection, person_id: str, at: datetime, cfg: ContactPolicyConfig) -> ContactState:
     """The person's contacts, declines, complaints and open cases that matter at ``at``."""
     since = at - timedelta(days=max(cfg.marketing_window_days, 1) + 1)
-    contacts = conn.execute(select(contact_log).where(
-        contact_log.c.person_id == person_id, contact_log.c.at > since, contact_log.c.at <= at))
+    contacts = conn.execute(_CONTACTS, {"person": person_id, "since": since, "at": at})
     marks_since = at - timedelta(days=max(cfg.decline_cool_off_days, cfg.complaint_cool_off_days) + 1)
-    marks = list(conn.execute(select(contact_marks).where(
-        contact_marks.c.person_id == person_id, contact_marks.c.at > marks_since, contact_marks.c.at <= at)))
-    cases = conn.execute(select(service_cases.c.case_id).where(
-        service_cases.c.person_id == person_id, service_cases.c.opened_at <= at,
-        (service_cases.c.closed_at.is_(None)) | (service_cases.c.closed_at > at)))
+    marks = list(conn.execute(_MARKS, {"person": person_id, "since": marks_since, "at": at}))
+    cases = conn.execute(_CASES, {"person": person_id, "at": at})
     open_cases = [str(c.case_id) for c in cases] + _channel_cases(conn, person_id)
     return ContactState(
         person_id,
