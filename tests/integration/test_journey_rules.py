@@ -117,3 +117,31 @@ def test_marketing_budget_is_never_exceeded() -> None:
     assert [a for a in actions if a["purpose"] == "marketing"]
     _budget_ok(actions)
     _quiet_ok(actions)
+
+
+def test_product_question_is_answered_by_the_call_already_booked() -> None:
+    h = History("ask").lead("2025-03-03T10:00:00+01:00", YES, channel="email", product="prepaid_card")
+    h.add("2025-03-11T21:00:00+01:00", event="Competitor Site Visited", touchpoint="third_party",
+          properties={"competitor": "ALFA", "category": "prepaid_card"})
+    h.add("2025-03-11T21:30:00+01:00", event="Social Message Posted", touchpoint="social",
+          properties={"text": "How much does your prepaid card cost?"})
+    actions = _replay(h, "2025-03-13T00:00:00+01:00")
+    assert not [a for a in actions if a["channel"] == "social"], "no second, unrelated contact"
+    (call,) = [a for a in actions if a["channel"] == "call_center" and a["journey"] == "product_interest"]
+    assert call["at"] == "2025-03-12T09:00:00+01:00" and call["product"] == "prepaid_card"
+    assert "ask-5" in call["based_on"]  # the question (ask-5) rides on the booked call
+
+
+def test_problem_question_is_acknowledged_at_once_on_its_channel() -> None:
+    h = History("token").add("2025-06-23T21:00:00+02:00", "identify", userId="C9",
+                             traits={"first_name": "Eva", "age": 40, "email": "eva@example.org"})
+    h.add("2025-06-23T21:29:00+02:00", event="Transfer Failed", userId="C9",
+          properties={"reason": "security_token_error"}, touchpoint="ebanking")
+    h.add("2025-06-23T21:38:00+02:00", event="Social Message Posted", userId="C9", touchpoint="social",
+          properties={"text": "my token seems dead, what do I do?"})
+    actions = _replay(h, "2025-06-25T00:00:00+02:00")
+    social = [a for a in actions if a["channel"] == "social"]
+    assert social and social[0]["at"] == "2025-06-23T21:38:00+02:00" and social[0]["purpose"] == "service"
+    calls = [a for a in actions if a["channel"] == "call_center" and a["purpose"] == "service"]
+    assert calls and calls[0]["at"] == "2025-06-24T09:00:00+02:00"
+    assert not [a for a in actions if a["purpose"] == "marketing" and _at(a) < _at(calls[0])]

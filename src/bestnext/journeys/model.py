@@ -161,6 +161,13 @@ class OpenCase(_Step):
     type: str
 
 
+class Attach(_Step):
+    """Attach the instance's events to the assisted contact already scheduled within the answer
+    deadline (so that one call answers both)."""
+
+    do: Literal["attach"]
+
+
 class ResolveCases(_Step):
     do: Literal["resolve_cases"]
 
@@ -183,7 +190,7 @@ class End(_Step):
 
 
 Step = Annotated[Wait | Debounce | WaitEvent | Branch | Decide | Send | OpenCase | ResolveCases | UpdateTraits
-                 | Count | End,
+                 | Count | End | Attach,
                  Field(discriminator="do")]
 
 

@@ -15,6 +15,7 @@ from bestnext.clock import as_utc, to_rome
 from bestnext.journeys import ports, store
 from bestnext.journeys.bankcal import load_bank_calendar
 from bestnext.journeys.model import (
+    Attach,
     Branch,
     Condition,
     Count,
@@ -120,6 +121,13 @@ class StepRunner:
     def _update_traits(self, _c: Connection, _j: Journey, inst: Instance, step: UpdateTraits,
                        _f: dict[str, Any]) -> Outcome:
         inst.vars.setdefault("traits", {}).update(step.traits)
+        return step.next
+
+    def _attach(self, conn: Connection, _j: Journey, inst: Instance, step: Attach, _f: dict[str, Any]) -> Outcome:
+        found = store.assisted_between(conn, inst.person_id, self.now, self.calendar.deadline(self.now))
+        if found is not None:
+            store.attach_basis(conn, str(found["id"]), list(inst.vars.get("based_on", [])))
+            inst.vars["answered_by"] = str(found["id"])
         return step.next
 
     def _resolve_cases(self, conn: Connection, _j: Journey, inst: Instance, step: ResolveCases,

@@ -108,3 +108,19 @@ def marketing_times(conn: Connection, person_id: str, start: datetime, end: date
         journey_contacts.c.person_id == person_id, journey_contacts.c.purpose == "marketing",
         journey_contacts.c.due_at > start, journey_contacts.c.due_at < end)
     return [row[0] for row in conn.execute(query)]
+
+
+def attach_basis(conn: Connection, contact_id: str, message_ids: list[str]) -> None:
+    """Record that a scheduled contact also answers ``message_ids``."""
+    row = conn.execute(select(journey_contacts.c.based_on).where(journey_contacts.c.id == contact_id)).first()
+    if row is not None:
+        merged = list(dict.fromkeys([*(row[0] or []), *message_ids]))
+        conn.execute(update(journey_contacts).where(journey_contacts.c.id == contact_id).values(based_on=merged))
+
+
+def bases(conn: Connection, contact_ids: list[str]) -> dict[str, list[str]]:
+    """The message ids each contact answers, as the journeys recorded them."""
+    if not contact_ids:
+        return {}
+    query = select(journey_contacts.c.id, journey_contacts.c.based_on).where(journey_contacts.c.id.in_(contact_ids))
+    return {str(r[0]): list(r[1] or []) for r in conn.execute(query)}

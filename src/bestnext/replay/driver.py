@@ -16,6 +16,7 @@ from bestnext.bootstrap import Container
 from bestnext.clock import VirtualClock, as_utc, to_rome
 from bestnext.db import read
 from bestnext.eventlog import store as events
+from bestnext.journeys import store as journey_store
 
 MAX_ROUNDS = 100_000
 
@@ -128,13 +129,16 @@ def actions(container: Container) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with read(container.engine) as conn:
         people: dict[str, str | None] = {}
-        for row in outbox.sent_actions(conn):
+        rows = outbox.sent_actions(conn)
+        answers = journey_store.bases(conn, [r.action.id for r in rows])
+        for row in rows:
             a = row.action
+            based_on = list(dict.fromkeys([*a.based_on, *answers.get(a.id, [])]))
             if a.person_id not in people:
                 people[a.person_id] = best_identifier(conn, a.person_id)
             out.append({"at": to_rome(row.sent_at or a.due_at).isoformat(), "person": people[a.person_id],
                         "channel": a.channel, "purpose": a.purpose, "action": a.action, "product": a.product,
-                        "offer": a.offer, "journey": a.journey, "based_on": list(a.based_on),
+                        "offer": a.offer, "journey": a.journey, "based_on": based_on,
                         "assignee": a.assignee, "text": a.text})
     return out
 
