@@ -98,3 +98,24 @@ def test_seed_scenarios_replay_through_batch(server: Server, db_url: str) -> Non
     events = logged(db_url, source_id)
     assert sorted(e.message_id for e in events) == sorted(expected)
     assert len(expected) >= 25
+
+
+def test_segment_module_api_batches_in_the_background(server: Server, db_url: str) -> None:
+    import segment.analytics as analytics
+
+    source_id, key = create_source(db_url, "web-server", "web")
+    errors: list[object] = []
+    analytics.write_key, analytics.host = key, server.base_url
+    analytics.on_error = lambda e, _batch: errors.append(e)
+    try:
+        for i in range(250):  # queued, then uploaded by the consumer thread in batches
+            analytics.track(anonymous_id=f"a{i % 9}", event="Page Scrolled", message_id=f"bg-{i}",
+                            properties={"depth": i})
+        analytics.identify("C00077", {"plan": "junior"}, message_id="bg-identify")
+        analytics.flush()
+    finally:
+        analytics.shutdown()
+        analytics.default_client = None
+    assert errors == []
+    events = logged(db_url, source_id)
+    assert len(events) == 251 and {e.type for e in events} == {"track", "identify"}
