@@ -108,8 +108,15 @@ def test_one_event_per_batch_or_one_batch_resolve_alike(container: Container) ->
     assert {r: profile(container, *r)["event_count"] for r in counts} == counts
 
 
+def _refused(kind: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("bestnext_identity_conflicts_total", {"kind": kind}) or 0.0
+
+
 def test_two_customer_numbers_never_merge(container: Container) -> None:
     only_mine(container)
+    refused_before = _refused("user_id")
     append(container, [ident("a1", userId="C1", traits={"email": "shared@x.it"}),
                        ident("a2", userId="C2", traits={"email": "shared@x.it"}),
                        track("a3", "Seen", userId="C2", anonymousId="dev-9")])
@@ -120,6 +127,7 @@ def test_two_customer_numbers_never_merge(container: Container) -> None:
         conflicts = identity.conflicts_of(conn, c2["id"])
         assert [c["kind"] for c in conflicts] == ["user_id"]
         assert identity.merges_of(conn, c1["id"]) == []
+    assert _refused("user_id") == refused_before + 1
 
 
 def test_shared_kiosk_device_does_not_merge_two_people(container: Container) -> None:

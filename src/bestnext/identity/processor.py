@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
 from sqlalchemy import Connection
 
 from bestnext.clock import Clock
 from bestnext.eventlog.model import LoggedEvent
-from bestnext.identity import store
+from bestnext.identity import metrics, store
 from bestnext.identity.model import USER_ID, Identifier, extract, household_of_message, joint_holders
 from bestnext.identity.resolver import BatchResolver
+
+log = structlog.get_logger(__name__)
 
 
 class IdentityProcessor:
@@ -22,6 +25,10 @@ class IdentityProcessor:
         self.clock = clock
 
     def handle(self, conn: Connection, batch: Sequence[LoggedEvent]) -> None:
+        with metrics.BATCH.time():
+            self._handle(conn, batch)
+
+    def _handle(self, conn: Connection, batch: Sequence[LoggedEvent]) -> None:
         store.lock(conn)
         extracted = [(ev, extract(ev.payload)) for ev in batch]
         resolver = BatchResolver(conn, self.clock.now())
@@ -33,6 +40,14 @@ class IdentityProcessor:
                 link_households(conn, ev, ids)
         follow_merges(conn, resolver, [ev for ev, ids in extracted if not ids and ev.person_id])
         resolver.flush()
+        metrics.EVENTS.inc(len(resolver.assign))
+        for merge in resolver.merges:
+            metrics.MERGES.inc()
+            log.info("persons_merged", survivor_id=merge[0], absorbed_id=merge[1], message_id=merge[2])
+        for conflict in resolver.conflicts:
+            metrics.CONFLICTS.labels(conflict["kind"]).inc()
+            log.info("identity_link_refused", kind=conflict["kind"], person_id=conflict["person_id"],
+                     other_person_id=conflict["other_person_id"], message_id=conflict["message_id"])
 
 
 def follow_merges(conn: Connection, resolver: BatchResolver, attributed: Sequence[LoggedEvent]) -> None:

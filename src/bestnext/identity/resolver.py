@@ -38,6 +38,7 @@ class BatchResolver:
         self._db_strong: dict[str, Strong] = {}
         self._created: dict[str, int] = {}
         self._absorbed: dict[str, str] = {}
+        self.merges: list[tuple[str, str, str]] = []  # (survivor, absorbed, message id)
 
     def preload(self, keys: set[Key]) -> None:
         for key, (person, shared) in store.owners(self.conn, keys).items():
@@ -176,6 +177,7 @@ class BatchResolver:
             "seq": ev.seq, "message_id": ev.message_id, "occurred_at": ev.occurred_at,
             "merged_at": self.now, "absorbed_identities": snapshot, "undone_at": None})
         hooks.merged(self.conn, survivor, absorbed)
+        self.merges.append((survivor, absorbed, ev.message_id))
         return survivor
 
     def _choose(self, a: str, b: str) -> tuple[str, str]:
