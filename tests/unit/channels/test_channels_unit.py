@@ -170,3 +170,12 @@ def test_channels_yaml_of_the_demo_bank_is_valid_and_a_bad_one_is_refused(tmp_pa
     (tmp_path / "channels.yaml").write_text("dispatch: {batch_size: 0}\n")
     with pytest.raises(ConfigInvalid):
         channels_config(tmp_path)
+
+
+def test_an_invalid_email_address_is_a_permanent_error() -> None:
+    from bestnext.channels.providers import SmtpProvider
+
+    message = render(email_action(), "not an address@@", AT, base_url="http://x", secret_key="k")
+    with pytest.raises(SendError) as err:
+        SmtpProvider("127.0.0.1", 1, "noreply@bank.example").send(message, "k")
+    assert err.value.permanent

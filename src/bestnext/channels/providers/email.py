@@ -6,6 +6,7 @@ is recognisably the same message to every MTA and mail client.
 
 from __future__ import annotations
 
+import email.errors
 import smtplib
 import ssl
 from email.headerregistry import Address
@@ -38,7 +39,10 @@ class SmtpProvider:
         return mail
 
     def send(self, message: Rendered, idempotency_key: str) -> str:
-        mail = self.build(message, idempotency_key)
+        try:
+            mail = self.build(message, idempotency_key)
+        except (ValueError, IndexError, email.errors.MessageError):
+            raise SendError("smtp: the address or a header is not valid", permanent=True) from None
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.ehlo()
