@@ -30,6 +30,12 @@ def test_alias_links_previous_id_and_user_id() -> None:
     assert [(i.type, i.value) for i in ids] == [("user_id", "C1"), ("anonymous_id", "web-1")]
 
 
+def test_a_group_calls_traits_are_the_groups() -> None:
+    ids = extract({"type": "group", "userId": "C1", "groupId": "H-1", "traits": {"email": "family@x.it"}})
+    assert [(i.type, i.value) for i in ids] == [("user_id", "C1")]
+    assert household_of_message({"type": "group", "groupId": "H-1", "traits": {"household_id": "H-2"}}) == "H-1"
+
+
 def test_junk_identifiers_are_dropped() -> None:
     assert extract({"userId": "", "anonymousId": None, "traits": {"email": "nope", "phone": "12"}}) == []
     assert normalize_phone("+39 347 111 2233") == normalize_phone("3471112233") == "+393471112233"

@@ -116,8 +116,8 @@ def _traits(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     context = payload.get("context")
     if isinstance(context, Mapping) and isinstance(context.get("traits"), Mapping):
         found.append(context["traits"])
-    if isinstance(payload.get("traits"), Mapping):
-        found.append(payload["traits"])
+    if isinstance(payload.get("traits"), Mapping) and payload.get("type") != "group":
+        found.append(payload["traits"])  # a group call's own traits describe the group
     return found
 
 
