@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bestnext.replay.service import replay_text
@@ -145,3 +146,27 @@ def test_problem_question_is_acknowledged_at_once_on_its_channel() -> None:
     calls = [a for a in actions if a["channel"] == "call_center" and a["purpose"] == "service"]
     assert calls and calls[0]["at"] == "2025-06-24T09:00:00+02:00"
     assert not [a for a in actions if a["purpose"] == "marketing" and _at(a) < _at(calls[0])]
+
+
+def test_segment_entry_and_profile_change_triggers(tmp_path: Path) -> None:
+    import shutil
+
+    from bestnext.settings import DEMO_CONFIG_DIR
+
+    config = tmp_path / "bank"
+    shutil.copytree(DEMO_CONFIG_DIR, config)
+    (config / "journeys" / "welcome.yaml").write_text(
+        "id: welcome\nentry:\n  - type: identify\n    when: [{field: event.name, op: '==', value: identify}]\n"
+        "    segment: [{field: profile.lifecycle_stage, op: '==', value: customer}]\n"
+        "reentry: {mode: never}\nsteps:\n  - id: hello\n    do: send\n    channel: email\n"
+        "    purpose: service\n    action: confirm_subscription\n    at: now\n    text: {it: 'Benvenuto {first_name}'}\n")
+    h = History("seg").add("2025-03-03T10:00:00+01:00", "identify", userId="C1",
+                           traits={"first_name": "Ugo", "email": "ugo@example.org"})
+    h.add("2025-03-04T10:00:00+01:00", event="Account Opened", userId="C1",
+          properties={"product": "current_account"}, touchpoint="branch")
+    h.add("2025-03-05T10:00:00+01:00", "identify", userId="C1", traits={"city": "Milano"})
+    h.add("2025-03-06T10:00:00+01:00", "identify", userId="C1", traits={"city": "Roma"})
+    result = replay_text(h.text(), datetime.fromisoformat("2025-03-07T00:00:00+01:00"), config_dir=config)
+    welcome = [a for a in result.actions if a["journey"] == "welcome"]
+    assert [a["at"] for a in welcome] == ["2025-03-05T10:00:00+01:00"]  # not before, and once
+    assert welcome[0]["text"] == "Benvenuto Ugo"

@@ -58,8 +58,14 @@ class JourneyEngine:
         for inst in active:
             self._advance_on_event(conn, inst, event, facts)
         for journey in self.journeys.values():
-            if any(trigger_matches(t, facts) for t in journey.entry):
+            if any(self._entry_matches(conn, t, event.person_id, facts) for t in journey.entry):
                 self._enter(conn, journey, event, facts)
+
+    def _entry_matches(self, conn: Connection, trigger: Trigger, person_id: str, facts: dict[str, Any]) -> bool:
+        if not trigger_matches(trigger, facts):
+            return False
+        return not trigger.segment or holds(trigger.segment, {**facts, **self.steps.facts_for(
+            conn, person_id, trigger.segment)})
 
     def _advance_on_event(self, conn: Connection, inst: Instance, event: LoggedEvent,
                           facts: dict[str, Any]) -> None:

@@ -74,16 +74,19 @@ def holds(conditions: list[Condition], facts: dict[str, Any]) -> bool:
 
 
 class Trigger(_Strict):
-    """An event (by name, or ``type: page``) with conditions on it and on the profile."""
+    """An event (by name, or ``type: page``; ``type: identify`` for a profile change) with
+    conditions on it; ``segment``: the person is (now) in the segment these profile conditions
+    describe (entry into a segment, with the journey's re-entry rule against repeats)."""
 
     event: str | None = None
     type: str | None = None
     when: list[Condition] = []
+    segment: list[Condition] = []
 
     @model_validator(mode="after")
     def _one_selector(self) -> Trigger:
-        if not self.event and not self.type:
-            raise ValueError("a trigger needs an event name or a message type")
+        if not self.event and not self.type and not self.segment:
+            raise ValueError("a trigger needs an event name, a message type or a segment")
         return self
 
 
