@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 MIN_SCORE = 0.5
 _NON_DIGIT = re.compile(r"\D+")
@@ -36,6 +37,7 @@ class Match:
     score: float
 
 
+@lru_cache(maxsize=262_144)
 def normalise(text: str) -> str:
     """Lower case, without accents, single spaces.
 
@@ -66,14 +68,15 @@ def edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def trigrams(text: str) -> set[str]:
-    """Padded character trigrams.
+@lru_cache(maxsize=262_144)
+def trigrams(text: str) -> frozenset[str]:
+    """Padded character trigrams (cached: candidates repeat from query to query).
 
     >>> sorted(trigrams("ab"))
     ['  a', ' ab', 'ab ']
     """
     padded = f"  {text} "
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+    return frozenset(padded[i:i + 3] for i in range(len(padded) - 2))
 
 
 def similarity(query: str, text: str) -> float:
@@ -87,18 +90,21 @@ def similarity(query: str, text: str) -> float:
 
 
 def _token_score(token: str, words: list[str]) -> float:
-    best = 0.0
-    for word in words:
-        if word == token:
-            return 1.0
-        if len(token) >= 3 and word.startswith(token):
-            best = max(best, 0.9)
-            continue
-        allowed = 0 if len(token) < 4 else (1 if len(token) < 6 else 2)
-        distance = edit_distance(token, word)
-        if distance <= allowed:
-            best = max(best, 1.0 - 0.12 * distance)
-    return best
+    return max((_word_score(token, word) for word in words), default=0.0)
+
+
+@lru_cache(maxsize=262_144)
+def _word_score(token: str, word: str) -> float:
+    """How well one query word matches one word of a name (cached: names repeat a lot)."""
+    if word == token:
+        return 1.0
+    if len(token) >= 3 and word.startswith(token):
+        return 0.9
+    allowed = 0 if len(token) < 4 else (1 if len(token) < 6 else 2)
+    if allowed == 0 or abs(len(token) - len(word)) > allowed:
+        return 0.0
+    distance = edit_distance(token, word)
+    return 1.0 - 0.12 * distance if distance <= allowed else 0.0
 
 
 def name_score(query: str, name: str) -> float:
@@ -129,10 +135,14 @@ def text_score(query: str, kind: str, text: str) -> float:
     if query == text:
         return 1.0
     digits = _NON_DIGIT.sub("", query)
-    if kind == "phone" and len(digits) >= 6:
+    if kind == "phone":
+        if len(digits) < 6:
+            return 0.0
         text_digits = _NON_DIGIT.sub("", text)
         if text_digits.endswith(digits) or digits.endswith(text_digits):
             return 0.95
+        if len(digits) < 8:
+            return 0.0
         return max(0.0, 1.0 - 0.15 * edit_distance(digits, text_digits[-len(digits):]))
     if kind == "name":
         return name_score(query, text)
