@@ -8,7 +8,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bestnext.cli.common import console, container, err_console, print_json
 from bestnext.db import read
 from bestnext.ingest import importer, services
 from bestnext.ingest.model import Source
@@ -26,6 +25,7 @@ def _public(source: Source) -> dict[str, object]:
 def create(name: str, touchpoint: str = typer.Option(..., "--touchpoint", help="e.g. web, app, branch"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Create a source and print its write key once (only its hash is stored)."""
+    from bestnext.cli.common import console, container, print_json  # lazy: the CLI root imports us
     with container() as c, c.engine.begin() as conn:
         source, write_key = services.create_source(conn, name, touchpoint, c.clock.now())
     if as_json:
@@ -38,6 +38,7 @@ def create(name: str, touchpoint: str = typer.Option(..., "--touchpoint", help="
 @sources_app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     """List sources (never their write keys)."""
+    from bestnext.cli.common import console, container, print_json
     with container() as c, read(c.engine) as conn:
         found = services.list_sources(conn)
     if as_json:
@@ -53,6 +54,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
 @sources_app.command("revoke")
 def revoke(source_id: str) -> None:
     """Revoke a source's write key (it stops working within seconds)."""
+    from bestnext.cli.common import console, container
     with container() as c, c.engine.begin() as conn:
         services.revoke_source(conn, source_id, c.clock.now())
     console.print(f"source {source_id} revoked")
@@ -64,6 +66,7 @@ def import_file(file: Path = typer.Argument(..., help=".jsonl, .csv (dotted colu
                                                help="Touchpoint of a new source; rows may name their own."),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """Load a history file: same validation and idempotency as the API."""
+    from bestnext.cli.common import console, container, err_console, print_json
     with container() as c:
         with c.engine.begin() as conn:
             src = services.ensure_source(conn, source, touchpoint, c.clock.now())
