@@ -12,8 +12,9 @@ def routers() -> list[APIRouter]:
         routes_dashboards,
         routes_people,
         routes_privacy,
+        routes_users,
         routes_work,
     )
 
     return [routes_auth.router, routes_people.router, routes_work.router, routes_privacy.router,
-            routes_config.router, routes_dashboards.router]
+            routes_config.router, routes_dashboards.router, routes_users.router]

@@ -28,6 +28,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("catalog", "/console/catalog", (P.CATALOG_MANAGE,)),
     ("dashboards", "/console/dashboards", (P.ANALYTICS_READ,)),
     ("privacy", "/console/privacy", (P.AUDIT_READ,)),
+    ("users", "/console/users", (P.USERS_MANAGE,)),
 )
 
 

@@ -18,7 +18,7 @@ SCREENS = {
     "analyst": ["/console/dashboards"],
     "compliance": ["/console/search", "/console/dashboards", "/console/privacy"],
     "admin": ["/console/search", "/console/queue", "/console/branch", "/console/journeys", "/console/catalog",
-              "/console/dashboards", "/console/privacy"],
+              "/console/dashboards", "/console/privacy", "/console/users"],
 }
 
 
