@@ -101,3 +101,29 @@ def _person(conn: Any) -> str:
     if found is None:
         pytest.fail("no journey instance")
     return str(found)
+
+
+def test_update_traits_step_writes_the_profile(db_url: str, tmp_path: Path) -> None:
+    import shutil
+
+    from bestnext.profiles import services as profiles
+    from bestnext.settings import DEMO_CONFIG_DIR
+
+    config = tmp_path / "bank"
+    shutil.copytree(DEMO_CONFIG_DIR, config)
+    (config / "journeys" / "tag.yaml").write_text(
+        "id: tag\nentry: [{event: Branch Visited}]\nsteps:\n"
+        "  - {id: mark, do: update_traits, traits: {visited_branch: MI01}}\n")
+    clock = VirtualClock(SAT_NIGHT)
+    c = build(Settings(database_url=db_url, environment="test", log_file=tmp_path / "log.txt",
+                       config_dir=config), clock)
+    try:
+        _accept(c, [{"type": "track", "messageId": "v1", "userId": "C7", "event": "Branch Visited",
+                     "timestamp": SAT_NIGHT.isoformat(), "properties": {"branch": "MI01"},
+                     "context": {"touchpoint": "branch"}}])
+        with read(c.engine) as conn:
+            person = _person(conn)
+            traits = profiles.get_profile(conn, person).traits
+        assert traits["visited_branch"]["value"] == "MI01"
+    finally:
+        c.dispose()

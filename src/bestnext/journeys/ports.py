@@ -202,3 +202,30 @@ def marketing_budget(config_dir: Path) -> tuple[int, timedelta]:
         return 3, timedelta(days=7)
     cfg = _policy_config(config_dir)
     return int(cfg.marketing_max_contacts), timedelta(days=int(cfg.marketing_window_days))
+
+
+def record_traits(conn: Connection, person_id: str, traits: dict[str, Any], message_id: str,
+                  at: datetime) -> bool:
+    """Append an ``identify`` with ``traits`` (source ``journeys``) naming one of the person's own
+    identifiers, so identity attributes it and profiles fold it; False if the person has none."""
+    from bestnext.eventlog import NewEvent
+    from bestnext.eventlog import store as log
+
+    identity = _module("bestnext.identity.services")
+    assert identity is not None
+    known = {i.type: i.value for i in reversed(identity.identities_of(conn, person_id))}
+    payload: dict[str, Any] = {"type": "identify", "messageId": message_id, "timestamp": at.isoformat(),
+                               "traits": dict(traits), "context": {"touchpoint": "journeys"}}
+    if "user_id" in known:
+        payload["userId"] = known["user_id"]
+    elif "email" in known or "phone" in known:
+        key = "email" if "email" in known else "phone"
+        payload["traits"][key] = known[key]
+    elif "anonymous_id" in known:
+        payload["anonymousId"] = known["anonymous_id"]
+    else:
+        return False
+    new = NewEvent(source_id="journeys", message_id=message_id, type="identify", touchpoint="journeys",
+                   occurred_at=at, received_at=at, payload=payload, user_id=payload.get("userId"),
+                   anonymous_id=payload.get("anonymousId"))
+    return log.append(conn, [new]) == 1

@@ -118,9 +118,12 @@ class StepRunner:
     def _end(self, _c: Connection, _j: Journey, _i: Instance, step: End, _f: dict[str, Any]) -> Outcome:
         return ("end", step.reason)
 
-    def _update_traits(self, _c: Connection, _j: Journey, inst: Instance, step: UpdateTraits,
+    def _update_traits(self, conn: Connection, _j: Journey, inst: Instance, step: UpdateTraits,
                        _f: dict[str, Any]) -> Outcome:
-        inst.vars.setdefault("traits", {}).update(step.traits)
+        """Write traits on the person's profile: an ``identify`` on their timeline (source journeys)."""
+        n = int(inst.vars.get("trait_updates", 0))
+        inst.vars["trait_updates"] = n + 1
+        ports.record_traits(conn, inst.person_id, dict(step.traits), f"{inst.id}:{step.id}:{n}", self.now)
         return step.next
 
     def _attach(self, conn: Connection, _j: Journey, inst: Instance, step: Attach, _f: dict[str, Any]) -> Outcome:
