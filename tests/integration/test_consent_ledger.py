@@ -186,3 +186,41 @@ def test_api_records_and_shows_consents_and_audits_the_read(container: Container
     actions = [(e["action"], e["purpose"]) for e in audit["entries"]]
     assert ("consent.read", "customer at the desk") in actions and ("consent.write", "source=branch") in actions
     assert client.get("/v1/audit", headers=branch).status_code == 403
+
+
+def test_history_follows_a_real_identity_merge_and_unmerge(container: Container) -> None:
+    ingest = pytest.importorskip("bestnext.ingest.services")
+    identity = pytest.importorskip("bestnext.identity.services")
+
+    def consent_msg(mid: str, ids: dict[str, str], purposes: dict[str, bool], minute: int) -> dict[str, object]:
+        return {"type": "track", "messageId": mid, "event": "Consent Preferences Updated", **ids,
+                "timestamp": (T0 + timedelta(minutes=minute)).isoformat(), "properties": {"purposes": purposes},
+                "context": {"touchpoint": "web"}}
+
+    messages = [
+        consent_msg("m1", {"anonymousId": "dev-A"}, {"own_marketing": True}, 1),
+        {"type": "identify", "messageId": "m2", "userId": "C777", "traits": {"email": "x777@example.org"},
+         "timestamp": (T0 + timedelta(minutes=2)).isoformat(), "context": {"touchpoint": "branch"}},
+        consent_msg("m3", {"userId": "C777"}, {"profiling": True}, 3),
+        {"type": "identify", "messageId": "m4", "userId": "C777", "anonymousId": "dev-A",
+         "timestamp": (T0 + timedelta(minutes=4)).isoformat(), "context": {"touchpoint": "web"}},
+    ]
+    now = container.clock.now()
+    with container.engine.begin() as conn:
+        source = ingest.ensure_source(conn, "merge-test", "web", now)
+        assert not ingest.accept(conn, source, messages, now).errors
+    container.pipeline.run_until_idle()
+    with container.engine.begin() as conn:
+        person = identity.find_person(conn, "user_id", "C777")
+        assert identity.find_person(conn, "anonymous_id", "dev-A") == person
+        merged = services.state(conn, person)
+        merges = identity.merges_of(conn, person)
+        assert merges, "the two people were merged"
+        identity.unmerge(conn, merges[0].id, now)
+        left = services.state(conn, person)
+        other = identity.find_person(conn, "anonymous_id", "dev-A")
+        split = services.state(conn, other)
+    assert merged.granted(Purpose.OWN_MARKETING) and merged.granted(Purpose.PROFILING)
+    assert other != person
+    assert left.granted(Purpose.PROFILING) and not left.granted(Purpose.OWN_MARKETING)
+    assert split.granted(Purpose.OWN_MARKETING) and [e.source.message_id for e in split.history] == ["m1"]
