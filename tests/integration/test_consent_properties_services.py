@@ -82,3 +82,40 @@ def test_the_property_is_not_vacuous(container: Container, martina: str) -> None
     assert behavioural, [a.explanation.signals_used for a in everything]
     assert not {s for a in declared for s in a.explanation.signals_used
                 if policy.signal_category(s).value == "behavioural"}
+
+
+@pytest.fixture
+def martina_with_health(container: Container, martina: str) -> str:
+    from bestnext.ingest import services as ingest
+
+    now = container.clock.now()
+    extra = {"type": "identify", "messageId": "martina-health", "anonymousId": "web-5c1e",
+             "timestamp": "2025-02-27T10:00:00+01:00", "context": {"touchpoint": "branch"},
+             "traits": {"email": "martina.bianchi@example.org", "health_condition": "asthma", "religion": "x"}}
+    with container.engine.begin() as conn:
+        source = ingest.ensure_source(conn, "branch", "branch", now)
+        assert not ingest.accept(conn, source, [extra], now).errors
+    container.pipeline.run_until_idle()
+    return martina
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(granted=st.fixed_dictionaries({p: st.booleans() for p in Purpose}))
+def test_no_export_without_transfer_and_no_sensitive_field_without_consent(
+        container: Container, martina_with_health: str, granted: dict[Purpose, bool]) -> None:
+    from bestnext.access import Principal, Role
+    from bestnext.privacy import sharing
+
+    at = container.clock.now() + timedelta(minutes=next(_tick))
+    with container.engine.begin() as conn:
+        services.record(conn, martina_with_health, granted, Source("console"), at)
+        data = sharing.share(conn, Principal("k", "partner feed", Role.ADMIN), martina_with_health, "partner", at)
+    if not (granted[Purpose.TRANSFER_TO_THIRD_PARTIES] and granted[Purpose.PERSONAL_DATA]):
+        assert data is None
+        return
+    assert data is not None and data["traits"]["email"] == "martina.bianchi@example.org"
+    assert ("health_condition" in data["traits"]) is granted[Purpose.SENSITIVE_DATA]
+    assert ("religion" in data["traits"]) is granted[Purpose.SENSITIVE_DATA]
+    if not granted[Purpose.PROFILING]:
+        assert data["interests"] == []
