@@ -30,7 +30,7 @@ def sms_reply(conn: Connection, form: Mapping[str, str], now: datetime) -> str:
     intent = classify_reply(body)
     timeline.inbound(conn, "SMS Replied", f"sms:{sid}", now, touchpoint="sms",
                      properties={"intent": intent, "text": body[:1600], "provider_message_id": sid},
-                     traits={"phone": sender}, now=now)
+                     anonymous_id=f"sms:{sender}"[:200], traits={"phone": sender}, now=now)
     return intent
 
 
@@ -65,7 +65,7 @@ def meta_messages(conn: Connection, payload: Mapping[str, Any], now: datetime) -
                 properties={"text": str(message.get("text", ""))[:2000], "intent": classify_reply(
                     str(message.get("text", ""))), "provider_message_id": message["mid"]},
                 external_ids=[{"id": str(sender), "type": kind, "collection": "users", "encoding": "none"}],
-                now=now)
+                anonymous_id=f"{kind}:{sender}"[:200], now=now)
     return count
 
 

@@ -35,17 +35,23 @@ def record(conn: Connection, person_id: str, name: str, message_id: str, at: dat
 
 
 def inbound(conn: Connection, name: str, message_id: str, at: datetime, *, touchpoint: str,
-            properties: dict[str, Any], traits: dict[str, Any] | None = None,
-            external_ids: list[dict[str, str]] | None = None, anonymous_id: str | None = None,
-            now: datetime) -> bool:
-    """Append an inbound message (a reply, a post) identified by the sender's identifiers."""
+            properties: dict[str, Any], anonymous_id: str, traits: dict[str, Any] | None = None,
+            external_ids: list[dict[str, str]] | None = None, now: datetime) -> bool:
+    """An inbound message (a reply, a post), identified by the sender's identifiers: it goes
+    through ingest like any touchpoint's event (source ``channels``) and then identity.
+
+    ``anonymous_id`` is the sender's channel id (``sms:+39...``, ``facebook:...``), as Segment
+    uses ``anonymousId`` for a device, cookie or channel id."""
+    from bestnext.ingest import services as ingest
+
     context: dict[str, Any] = {"touchpoint": touchpoint}
     if traits:
         context["traits"] = traits
     if external_ids:
         context["externalIds"] = external_ids
-    payload = {"type": "track", "event": name, "messageId": message_id, "timestamp": at.isoformat(),
-               "properties": properties, "context": context, "anonymousId": anonymous_id}
-    new = NewEvent(source_id=SOURCE, message_id=message_id, type="track", touchpoint=touchpoint,
-                   occurred_at=at, received_at=now, payload=payload, event=name, anonymous_id=anonymous_id)
-    return log.append(conn, [new]) == 1
+    message = {"type": "track", "event": name, "messageId": message_id, "timestamp": at.isoformat(),
+               "anonymousId": anonymous_id, "properties": properties, "context": context}
+    source = ingest.ensure_source(conn, SOURCE, touchpoint, now)
+    result = ingest.accept(conn, source, [message], now)
+    ingest.raise_for_errors(result)
+    return result.accepted == 1

@@ -70,7 +70,7 @@ def known_person(container: Container) -> str:
 
 def timeline(container: Container, person: str) -> list[tuple[str | None, dict[str, object]]]:
     with container.engine.begin() as conn:
-        return [(e.event, e.properties) for e in log.events_of(conn, person) if e.source_id == "channels"]
+        return [(e.event, e.properties) for e in log.events_of(conn, person) if e.type == "track"]
 
 
 def test_sms_send_receipt_and_replies_round_trip(wired: tuple[Container, ProviderSink, LiveApp]) -> None:
