@@ -86,7 +86,7 @@ def resolve_person(conn: Connection, person_id: str) -> str | None:
 def person_view(conn: Connection, person_id: str, principal: Principal, now: datetime,
                 purpose: str = "console: customer 360") -> PersonView:
     """Everything the bank knows about the person, for the 360° page (the read is audited)."""
-    audit.record(conn, principal, "person.read", person_id, purpose, now)
+    audit.record(conn, principal, "profile.read", person_id, purpose, now)
     profile = _profile(conn, person_id)
     view = PersonView(
         person_id=person_id, name=profile["name"],

@@ -37,7 +37,7 @@ def test_find_martina_with_typos_and_open_her_360(container: Container) -> None:
                             headers={"hx-request": "true"}).text
         assert "Social Message Posted" in social and "Competitor Site Visited" not in social
     with container.engine.begin() as conn:
-        reads = audit.entries(conn, person_id=person_id, action="person.read")
+        reads = audit.entries(conn, person_id=person_id, action="profile.read")
         assert reads and reads[0]["principal_name"] == "luigi"
 
 
