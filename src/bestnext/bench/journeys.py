@@ -7,13 +7,17 @@
 2. Throughput of one worker: ``LEADS`` leads are appended and attributed, then the journeys
    processor alone runs (entry, count, send through the contact policy into the outbox, wait
    with a durable timer), then the clock moves 2 days and the timers fire the follow-ups.
-   Steps per second of the journeys processor and of the timer firing (goal >= 5,000).
+   Steps per second of the journeys processor and of the timer firing (goal >= 5,000); these
+   steps call the NBA service, the contact policy and the outbox.
+3. The engine alone: a journey of count/branch/wait steps (instances, step log, durable timers),
+   steps per second of one worker.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -31,7 +35,7 @@ from bestnext.clock import VirtualClock
 from bestnext.ingest import services as ingest
 from bestnext.journeys.engine import JourneyEngine
 from bestnext.migrate import upgrade
-from bestnext.settings import Settings
+from bestnext.settings import DEMO_CONFIG_DIR, Settings
 
 PEOPLE = int(os.environ.get("BESTNEXT_BENCH_JOURNEY_PEOPLE", "60"))
 LEADS = int(os.environ.get("BESTNEXT_BENCH_JOURNEY_LEADS", "1000"))
@@ -149,8 +153,55 @@ def _throughput(workdir: Path) -> dict[str, Any]:
             "timer_steps_per_s": round(timer_steps / timer_s) if timer_s else None, "goal_steps_per_s": 5000}
 
 
+ENGINE_ONLY = """
+id: tick
+entry: [{event: Tick}]
+reentry: {mode: always}
+steps:
+  - {id: counted, do: count, var: n, max: 5, on_max: done, next: route}
+  - id: route
+    do: branch
+    cases: [{when: [{field: vars.n, op: ">=", value: 1}], next: pause}]
+    default: done
+  - {id: pause, do: wait, for: 1m}
+  - {id: again, do: count, var: n, max: 5, on_max: done}
+  - {id: done, do: end}
+"""
+
+
+def _engine_only(workdir: Path) -> dict[str, Any]:
+    """The engine alone (instances, step log, durable timers): a journey of count/branch/wait steps."""
+    config = workdir / f"bank-{uuid.uuid4().hex[:6]}"
+    shutil.copytree(DEMO_CONFIG_DIR, config)
+    for old in (config / "journeys").glob("*.yaml"):
+        old.unlink()
+    (config / "journeys" / "tick.yaml").write_text(ENGINE_ONLY)
+    start = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+    clock = VirtualClock(start)
+    c = build(Settings(database_url=f"sqlite:///{config / 'bench.db'}", environment="test",
+                       log_file=workdir / "engine.log", sqlite_synchronous="NORMAL", config_dir=config), clock)
+    upgrade(c.engine)
+    journeys = c.pipeline.processors.pop()
+    with c.engine.begin() as conn:
+        source = ingest.ensure_source(conn, "bench", "web", start)
+        ingest.accept(conn, source, [{"type": "track", "event": "Tick", "messageId": f"t{i}", "userId": f"U{i}",
+                                      "timestamp": start.isoformat(), "context": {"touchpoint": "web"}}
+                                     for i in range(LEADS)], start)
+    c.pipeline.run_until_idle()
+    engine: JourneyEngine = c.service("journeys")
+    c.pipeline.processors = [journeys]
+    t0 = time.perf_counter()
+    c.pipeline.run_until_idle()
+    clock.advance_to(start + timedelta(minutes=2))
+    c.service("timers").fire_due()
+    elapsed = time.perf_counter() - t0
+    c.dispose()
+    return {"instances": LEADS, "steps": engine.steps_run, "steps_per_s": round(engine.steps_run / elapsed),
+            "goal_steps_per_s": 5000}
+
+
 def run(workdir: Path) -> dict[str, Any]:
-    return {"latency": _latency(workdir), "throughput": _throughput(workdir)}
+    return {"latency": _latency(workdir), "throughput": _throughput(workdir), "engine_only": _engine_only(workdir)}
 
 
 if __name__ == "__main__":

@@ -47,9 +47,21 @@ class JourneyEngine:
         self.steps = StepRunner(self, config_dir)
         self.wake = wake or (lambda: None)
         self.steps_run = 0
+        self._log: list[dict[str, Any]] = []
 
     # -- events -------------------------------------------------------------------------------
+    def log(self, instance_id: str, step: str, kind: str, outcome: dict[str, Any] | None = None) -> None:
+        """Record a step; written with the other steps of this event or timer, in its transaction."""
+        self._log.append(store.step_row(instance_id, step, kind, self.clock.now(), outcome))
+
     def on_event(self, conn: Connection, event: LoggedEvent) -> None:
+        try:
+            self._on_event(conn, event)
+        finally:
+            store.log_steps(conn, self._log)
+            self._log.clear()
+
+    def _on_event(self, conn: Connection, event: LoggedEvent) -> None:
         if event.person_id is None:
             return
         self.steps.forget()
@@ -82,7 +94,7 @@ class JourneyEngine:
                 inst.vars.setdefault("based_on", []).append(event.message_id)
                 inst.waiting_event, inst.wait_until = None, None
                 inst.vars["wait_token"] = str(uuid.uuid4())
-                store.log_step(conn, inst.id, step.id, "event", self.clock.now(), {"event": facts["event.name"]})
+                self.log(inst.id, step.id, "event", {"event": facts["event.name"]})
                 self.run(conn, journey, inst, step.on_event, facts)
 
     def _enter(self, conn: Connection, journey: Journey, event: LoggedEvent, facts: dict[str, Any]) -> None:
@@ -120,8 +132,10 @@ class JourneyEngine:
             inst.vars["problem"] = True
 
     def _may_reenter(self, conn: Connection, journey: Journey, person_id: str, now: datetime) -> bool:
+        if journey.reentry.mode == "always":
+            return True
         last = store.last_entry(conn, journey.id, person_id)
-        if last is None or journey.reentry.mode == "always":
+        if last is None:
             return True
         if journey.reentry.mode == "never":
             return False
@@ -129,6 +143,13 @@ class JourneyEngine:
 
     # -- timers -------------------------------------------------------------------------------
     def on_timer(self, conn: Connection, timer: Timer) -> None:
+        try:
+            self._on_timer(conn, timer)
+        finally:
+            store.log_steps(conn, self._log)
+            self._log.clear()
+
+    def _on_timer(self, conn: Connection, timer: Timer) -> None:
         self.steps.forget()
         inst = store.get(conn, str(timer.payload["instance"]))
         if inst is None or inst.status != "active" or inst.step != timer.payload.get("step"):
@@ -141,7 +162,7 @@ class JourneyEngine:
             return
         step = journey.step(str(inst.step))
         inst.waiting_event, inst.wait_until = None, None
-        store.log_step(conn, inst.id, step.id, "timer", self.clock.now())
+        self.log(inst.id, step.id, "timer")
         target = getattr(step, "on_timeout", None) or journey.after(step.id)
         self.run(conn, journey, inst, target, {})
 
@@ -151,7 +172,7 @@ class JourneyEngine:
         inst.vars["wait_token"] = token
         inst.step, inst.wait_until, inst.waiting_event = step_id, due, event
         payload = {"instance": inst.id, "step": step_id, "token": token}
-        timers.schedule(conn, WAKE, due, payload, now=self.clock.now(), key=f"{inst.id}:{token}")
+        timers.schedule(conn, WAKE, due, payload, now=self.clock.now())  # a fresh token: no key needed
         store.save(conn, inst, self.clock.now())
         self.wake()
 
@@ -180,8 +201,7 @@ class JourneyEngine:
         inst.status = "completed" if reason in ("completed", "done", "goal") else "exited"
         inst.vars.pop("wait_token", None)
         inst.waiting_event = None
-        store.log_step(conn, inst.id, inst.step or "-", "end", self.clock.now(),
-                       {"reason": reason, "message": message_id})
+        self.log(inst.id, inst.step or "-", "end", {"reason": reason, "message": message_id})
         store.save(conn, inst, self.clock.now(), end_reason=reason)
 
 

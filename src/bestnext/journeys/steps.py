@@ -80,7 +80,7 @@ class StepRunner:
 
     def execute(self, conn: Connection, journey: Journey, inst: Instance, step: Step,
                 facts: dict[str, Any]) -> Outcome:
-        store.log_step(conn, inst.id, step.id, step.do, self.now)
+        self.engine.log(inst.id, step.id, step.do)
         handler = getattr(self, f"_{step.do}")
         return handler(conn, journey, inst, step, facts)  # type: ignore[no-any-return]
 
@@ -182,7 +182,7 @@ class StepRunner:
             return step.next
         due = self._due(conn, inst, step, channel, purpose, action)
         if due is None or (purpose == "marketing" and not self._fits_budget(conn, inst.person_id, due)):
-            store.log_step(conn, inst.id, step.id, "blocked", self.now, {"channel": channel})
+            self.engine.log(inst.id, step.id, "blocked", {"channel": channel})
             inst.vars["last_send"] = "blocked"
             return step.next
         inst.vars["last_send"] = "sent"

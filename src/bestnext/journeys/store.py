@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from bestnext.journeys.tables import journey_contacts, journey_instances, journey_steps
 
@@ -34,20 +34,26 @@ def _instance(row: Any) -> Instance:
                     wait_until=row["wait_until"], entered_at=row["entered_at"], ended_at=row["ended_at"])
 
 
+_INSERT = journey_instances.insert()
+_SAVE = update(journey_instances).where(journey_instances.c.id == bindparam("_id")).values(
+    status=bindparam("status"), step=bindparam("step"), vars=bindparam("vars"),
+    waiting_event=bindparam("waiting_event"), wait_until=bindparam("wait_until"),
+    updated_at=bindparam("updated_at"), ended_at=bindparam("ended_at"), end_reason=bindparam("end_reason"))
+
+
 def insert(conn: Connection, inst: Instance, now: datetime, entry_message: str | None) -> None:
-    conn.execute(journey_instances.insert().values(
-        id=inst.id, journey_id=inst.journey_id, version=inst.version, person_id=inst.person_id,
-        status=inst.status, step=inst.step, vars=inst.vars, waiting_event=inst.waiting_event,
-        wait_until=inst.wait_until, entered_at=now, updated_at=now, entry_message=entry_message))
+    conn.execute(_INSERT, {
+        "id": inst.id, "journey_id": inst.journey_id, "version": inst.version, "person_id": inst.person_id,
+        "status": inst.status, "step": inst.step, "vars": inst.vars, "waiting_event": inst.waiting_event,
+        "wait_until": inst.wait_until, "entered_at": now, "updated_at": now, "entry_message": entry_message})
 
 
 def save(conn: Connection, inst: Instance, now: datetime, end_reason: str | None = None) -> None:
-    values: dict[str, Any] = {"status": inst.status, "step": inst.step, "vars": inst.vars,
-                              "waiting_event": inst.waiting_event, "wait_until": inst.wait_until,
-                              "updated_at": now}
-    if inst.status != "active":
-        values |= {"ended_at": now, "end_reason": end_reason}
-    conn.execute(update(journey_instances).where(journey_instances.c.id == inst.id).values(**values))
+    ended = inst.status != "active"
+    conn.execute(_SAVE, {"_id": inst.id, "status": inst.status, "step": inst.step, "vars": inst.vars,
+                         "waiting_event": inst.waiting_event, "wait_until": inst.wait_until,
+                         "updated_at": now, "ended_at": now if ended else None,
+                         "end_reason": end_reason if ended else None})
 
 
 def get(conn: Connection, instance_id: str) -> Instance | None:
@@ -74,6 +80,18 @@ def log_step(conn: Connection, instance_id: str, step: str, kind: str, at: datet
     conn.execute(journey_steps.insert().values(
         instance_id=instance_id, step=step, kind=kind, at=at,
         outcome=orjson.dumps(outcome, default=str).decode() if outcome else None))
+
+
+def log_steps(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write buffered step records in one statement (same transaction as the steps)."""
+    if rows:
+        conn.execute(journey_steps.insert(), rows)
+
+
+def step_row(instance_id: str, step: str, kind: str, at: datetime,
+             outcome: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"instance_id": instance_id, "step": step, "kind": kind, "at": at,
+            "outcome": orjson.dumps(outcome, default=str).decode() if outcome else None}
 
 
 def steps_of(conn: Connection, instance_id: str) -> list[dict[str, Any]]:

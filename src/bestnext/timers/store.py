@@ -18,6 +18,8 @@ from bestnext.db import insert_ignore
 from bestnext.timers.model import Timer, TimerStatus
 from bestnext.timers.tables import timers
 
+_INSERT = timers.insert()
+
 
 def schedule(conn: Connection, kind: str, due_at: datetime, payload: dict[str, Any], *,
              now: datetime, key: str | None = None) -> bool:
@@ -29,7 +31,7 @@ def schedule(conn: Connection, kind: str, due_at: datetime, payload: dict[str, A
            "status": TimerStatus.PENDING.value, "payload": payload, "attempts": 0,
            "created_at": now}
     if key is None:
-        conn.execute(timers.insert().values(**row))
+        conn.execute(_INSERT, row)
         return True
     return insert_ignore(conn, timers, [row], ("key",)) == 1
 
