@@ -36,6 +36,7 @@ class BatchResolver:
         self.conflicts: list[dict[str, Any]] = []
         self.assign: dict[int, str] = {}
         self._db_strong: dict[str, Strong] = {}
+        self._new_strong: dict[str, Strong] = {}  # strong identifiers pending, by person
         self._created: dict[str, int] = {}
         self._absorbed: dict[str, str] = {}
         self.merges: list[tuple[str, str, str]] = []  # (survivor, absorbed, message id)
@@ -130,6 +131,8 @@ class BatchResolver:
 
     def _add_identity(self, ident: Identifier, person: str, ev: LoggedEvent) -> None:
         self.owner[ident.key()] = person
+        if ident.type in _STRONG_TYPES:
+            self._new_strong.setdefault(person, {}).setdefault(ident.type, set()).add(ident.value)
         self.new_idents[ident.key()] = {
             "id_type": ident.type, "value": ident.value, "person_id": person,
             "linked_by": ev.message_id, "linked_seq": ev.seq, "first_seen": ev.occurred_at,
@@ -172,6 +175,8 @@ class BatchResolver:
         for t, values in self._strong_db(absorbed).items():
             joined.setdefault(t, set()).update(values)
         self._db_strong[absorbed] = {}
+        for t, values in self._new_strong.pop(absorbed, {}).items():
+            self._new_strong.setdefault(survivor, {}).setdefault(t, set()).update(values)
         store.insert_merge(self.conn, {
             "id": str(uuid.uuid4()), "survivor_id": survivor, "absorbed_id": absorbed,
             "seq": ev.seq, "message_id": ev.message_id, "occurred_at": ev.occurred_at,
@@ -203,9 +208,8 @@ class BatchResolver:
     def _strong(self, person: str) -> Strong:
         """A copy of the person's customer numbers, emails and phones (stored and pending)."""
         found = {t: set(v) for t, v in self._strong_db(person).items()}
-        for (id_type, value), row in self.new_idents.items():
-            if row["person_id"] == person and id_type in _STRONG_TYPES:
-                found.setdefault(id_type, set()).add(value)
+        for t, values in self._new_strong.get(person, {}).items():
+            found.setdefault(t, set()).update(values)
         return found
 
     def flush(self) -> None:
