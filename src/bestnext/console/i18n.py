@@ -41,6 +41,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "disable": ("Disattiva", "Disable"),
     "new_user": ("Nuovo utente", "New user"),
     "steps": ("Passi", "Steps"),
+    "revoke": ("Revoca", "Withdraw"),
+    "grant": ("Concedi", "Grant"),
     "merges": ("Unioni di profili", "Merges"),
     "undone": ("annullata", "undone"),
     "call_back": ("Richiamare il", "Call back at"),

@@ -12,12 +12,14 @@ from bestnext.access import Role, audit
 from bestnext.access.permissions import Permission
 from bestnext.access.users import Session
 from bestnext.api.deps import ContainerDep
+from bestnext.consent import services as consent
+from bestnext.consent.model import Purpose, Source
 from bestnext.console import nba, people
 from bestnext.console.i18n import LANG_COOKIE, choose_lang
 from bestnext.console.session import CheckedSession, allowed, permitted, permitted_post
 from bestnext.console.templating import render
 from bestnext.db import read
-from bestnext.errors import Forbidden, NotFound
+from bestnext.errors import Forbidden, InvalidInput, NotFound
 from bestnext.identity import services as identity
 
 router = APIRouter(include_in_schema=False)
@@ -50,6 +52,7 @@ def person_page(request: Request, person_id: str, session: Reader, container: Co
         "view": view, "items": items, "touchpoint": touchpoint or "",
         "can_unmerge": session.user.role.value == "admin",
         "can_decide": allowed(session, Permission.DECISIONS_REQUEST),
+        "can_consent": allowed(session, Permission.CONSENTS_WRITE),
     })
 
 
@@ -98,3 +101,21 @@ def unmerge(person_id: str, merge_id: str, session: CheckedSession, container: C
                      container.clock.now())
     container.notifier.notify()
     return RedirectResponse(f"/console/person/{done.restored_id}", status_code=303)
+
+
+ConsentWriter = Annotated[Session, Depends(permitted_post(Permission.CONSENTS_WRITE, Permission.PROFILES_IDENTIFIED))]
+
+
+@router.post("/console/person/{person_id}/consents")
+def change_consent(person_id: str, session: ConsentWriter, container: ContainerDep,
+                   purpose: Annotated[str, Form(max_length=64)], granted: Annotated[bool, Form()]) -> Response:
+    """Record a consent the person states to an operator (by phone, at the branch)."""
+    if purpose not in {p.value for p in Purpose}:
+        raise InvalidInput("Unknown purpose.", errors=[{"field": "purpose", "message": purpose}])
+    source = Source(nba.channel_of(session.user.role) or "console", operator=session.user.username)
+    with container.engine.begin() as conn:
+        if identity.current_person(conn, person_id) != person_id:
+            raise NotFound("No such person.")
+        consent.record(conn, person_id, {purpose: granted}, source, container.clock.now())
+    container.notifier.notify()
+    return RedirectResponse(f"/console/person/{person_id}#co-h", status_code=303)

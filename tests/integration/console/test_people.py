@@ -97,3 +97,26 @@ def test_admin_unmerges_a_wrong_merge_and_others_may_not(container: Container) -
     with container.engine.begin() as conn:
         assert identity.current_person(conn, merge["absorbed_id"]) == merge["absorbed_id"]
         assert audit.entries(conn, action="person.unmerge")
+
+
+def test_agent_records_a_consent_the_person_states_on_the_phone(container: Container) -> None:
+    from bestnext.consent import services as consent
+
+    load_scenario(container, "martina")
+    make_user(container, "luigi", Role.AGENT)
+    with client_for(container) as client:
+        csrf = login(client, "luigi")
+        person_id = PERSON.findall(client.get("/console/search", params={"q": "martina"}, headers=HTML).text)[0]
+        url = f"/console/person/{person_id}/consents"
+        assert f'action="{url}"' in client.get(f"/console/person/{person_id}", headers=HTML).text
+        assert client.post(url, data={"purpose": "own_marketing", "granted": "false"}).status_code == 403
+        bad = client.post(url, data={"csrf_token": csrf, "purpose": "spam", "granted": "false"})
+        assert bad.status_code == 422
+        done = client.post(url, data={"csrf_token": csrf, "purpose": "own_marketing", "granted": "false"})
+        assert done.status_code == 303
+    with container.engine.begin() as conn:
+        shown = consent.show(conn, person_id)
+        assert shown["current"]["own_marketing"] is False
+        last = shown["history"][-1]
+        assert (last["purpose"], last["granted"], last["operator"], last["touchpoint"]) == \
+            ("own_marketing", False, "luigi", "call_center")
