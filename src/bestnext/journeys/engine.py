@@ -71,7 +71,7 @@ class JourneyEngine:
             self._advance_on_event(conn, inst, event, facts)
         for journey in self.journeys.values():
             if any(self._entry_matches(conn, t, event.person_id, facts) for t in journey.entry):
-                self._enter(conn, journey, event, facts)
+                self._enter(conn, journey, event, facts, active)
 
     def _entry_matches(self, conn: Connection, trigger: Trigger, person_id: str, facts: dict[str, Any]) -> bool:
         if not trigger_matches(trigger, facts):
@@ -97,10 +97,11 @@ class JourneyEngine:
                 self.log(inst.id, step.id, "event", {"event": facts["event.name"]})
                 self.run(conn, journey, inst, step.on_event, facts)
 
-    def _enter(self, conn: Connection, journey: Journey, event: LoggedEvent, facts: dict[str, Any]) -> None:
+    def _enter(self, conn: Connection, journey: Journey, event: LoggedEvent, facts: dict[str, Any],
+               active: list[Instance]) -> None:
         assert event.person_id is not None
         now = self.clock.now()
-        same = [i for i in store.of_person(conn, event.person_id) if i.journey_id == journey.id]
+        same = [i for i in active if i.journey_id == journey.id and i.status == "active"]
         if same:
             inst = same[0]
             current = journey.step(inst.step) if inst.step else None
