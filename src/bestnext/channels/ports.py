@@ -55,10 +55,10 @@ def policy_gate(conn: Connection, row: OutboxRow, at: datetime, config_dir: Path
     reasons = consent_refusal(conn, a.person_id, a.purpose, a.channel, at)
     if reasons:
         return Verdict("cancel", reasons)
-    if a.purpose == "marketing" and cases.has_open_case(conn, a.person_id):
-        return Verdict("cancel", ("open_service_case",))
     policy = _module("bestnext.decisions.contact_policy")
-    if policy is None:
+    if policy is None:  # without the central policy, at least service before sales
+        if a.purpose == "marketing" and cases.has_open_case(conn, a.person_id):
+            return Verdict("cancel", ("open_service_case",))
         return Verdict.send()
     config = policy.load_config(config_dir) if config_dir is not None else None
     result: Any = policy.check(conn, a.person_id, a.channel, a.purpose, at, action_id=a.action, config=config)
