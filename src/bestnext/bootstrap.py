@@ -20,9 +20,9 @@ from bestnext.decisions.contacts import ContactsProcessor
 from bestnext.eventlog import Notifier, Pipeline, Processor
 from bestnext.identity.processor import IdentityProcessor
 from bestnext.ingest.services import Receiver as IngestReceiver
+from bestnext.journeys.wiring import journeys_processor
 from bestnext.profiles.processor import ProfilesProcessor
 from bestnext.settings import Settings
-from bestnext.journeys.wiring import journeys_processor
 from bestnext.timers.service import TimerService
 
 
@@ -67,6 +67,6 @@ def _processors(container: Container) -> list[Processor]:
     processors.append(ProfilesProcessor())  # profiles: after identity
     processors.append(consent_processor.install(container.clock))  # keep after identity and profiles
     processors.append(ChannelsProcessor())  # channels: after consent, before journeys
-    processors.append(journeys_processor(container))  # journeys: last
     processors.append(ContactsProcessor(container.settings.config_dir))  # decisions: before journeys
+    processors.append(journeys_processor(container))  # journeys: last
     return processors
