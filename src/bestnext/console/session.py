@@ -29,6 +29,16 @@ LOGIN_CSRF_COOKIE = "bn_login_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PAGE_PREFIXES = ("/console", "/login", "/logout")
+# Console pages: only our own scripts (vendored htmx and Chart.js), never framed, no sniffing.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def sign(value: str, secret: str) -> str:
@@ -75,7 +85,10 @@ def install_middleware(app: FastAPI, container: Container) -> None:
             token = request.headers.get(CSRF_HEADER, "")
             if request.method in SAFE_METHODS or hmac.compare_digest(token, session.csrf_token):
                 request.state.principal = session.user.principal
-        return await call_next(request)
+        response = await call_next(request)
+        if request.url.path == "/" or request.url.path.startswith(PAGE_PREFIXES):
+            response.headers.update(PAGE_HEADERS)
+        return response
 
 
 def set_session_cookie(response: Response, session: Session, secret: str, secure: bool) -> None:

@@ -165,3 +165,12 @@ def test_language_switch_is_remembered(container: Container) -> None:
         assert "Esci" in client.get("/console", headers=HTML).text
         assert "Log out" in client.get("/console?lang=en", headers=HTML).text
         assert "Log out" in client.get("/console", headers=HTML).text
+
+
+def test_console_pages_carry_security_headers(container: Container) -> None:
+    with client_for(container) as client:
+        page = client.get("/login")
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "content-security-policy" not in client.get("/healthz").headers
