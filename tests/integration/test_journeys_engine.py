@@ -127,3 +127,34 @@ def test_update_traits_step_writes_the_profile(db_url: str, tmp_path: Path) -> N
         assert traits["visited_branch"]["value"] == "MI01"
     finally:
         c.dispose()
+
+
+def test_a_new_journey_version_without_the_waiting_step_ends_the_instance(db_url: str, tmp_path: Path) -> None:
+    import shutil
+
+    from bestnext.settings import DEMO_CONFIG_DIR
+
+    config = tmp_path / "bank"
+    shutil.copytree(DEMO_CONFIG_DIR, config)
+    journey = "id: hold\nversion: {v}\nentry: [{{event: Hold}}]\nsteps:\n  - {{id: {step}, do: wait, for: 1h}}\n"
+    (config / "journeys" / "hold.yaml").write_text(journey.format(v=1, step="pause"))
+    clock = VirtualClock(SAT_NIGHT)
+    settings = Settings(database_url=db_url, environment="test", log_file=tmp_path / "log.txt", config_dir=config)
+    c = build(settings, clock)
+    _accept(c, [{"type": "track", "messageId": "h1", "userId": "C8", "event": "Hold",
+                 "timestamp": SAT_NIGHT.isoformat(), "context": {"touchpoint": "web"}}])
+    c.dispose()
+    (config / "journeys" / "hold.yaml").write_text(journey.format(v=2, step="other"))
+    from bestnext.journeys.config import load_journeys
+
+    load_journeys.cache_clear()
+    clock.advance_to(SAT_NIGHT + timedelta(hours=2))
+    c = build(settings, clock)
+    try:
+        assert c.service("timers").fire_due() == 1
+        with read(c.engine) as conn:
+            row = conn.execute(select(journey_instances.c.status, journey_instances.c.end_reason,
+                                      journey_instances.c.version)).one()
+        assert tuple(row) == ("exited", "journey_changed", 1)
+    finally:
+        c.dispose()

@@ -82,7 +82,10 @@ class JourneyEngine:
     def _advance_on_event(self, conn: Connection, inst: Instance, event: LoggedEvent,
                           facts: dict[str, Any]) -> None:
         journey = self.journeys.get(inst.journey_id)
-        if journey is None or inst.status != "active":
+        if inst.status != "active":
+            return
+        if journey is None or not journey.has_step(inst.step):
+            self.finish(conn, inst, "journey_changed")  # a new version without this step
             return
         for kind, triggers in (("goal", journey.goals), ("exit", journey.exits)):
             if any(trigger_matches(t, facts) for t in triggers):
@@ -104,7 +107,7 @@ class JourneyEngine:
         same = [i for i in active if i.journey_id == journey.id and i.status == "active"]
         if same:
             inst = same[0]
-            current = journey.step(inst.step) if inst.step else None
+            current = journey.step(str(inst.step)) if journey.has_step(inst.step) else None
             if isinstance(current, Debounce):
                 inst.vars.setdefault("based_on", []).append(event.message_id)
                 self._remember_signal(inst, facts)
@@ -158,8 +161,8 @@ class JourneyEngine:
         if inst.vars.get("wait_token") != timer.payload.get("token"):
             return
         journey = self.journeys.get(inst.journey_id)
-        if journey is None:
-            self.finish(conn, inst, "journey_removed")
+        if journey is None or not journey.has_step(inst.step):
+            self.finish(conn, inst, "journey_changed")
             return
         step = journey.step(str(inst.step))
         inst.waiting_event, inst.wait_until = None, None

@@ -227,6 +227,9 @@ class Journey(_Strict):
                     raise ValueError(f"step {step.id!r} goes to unknown step {target!r}")
         return self
 
+    def has_step(self, step_id: str | None) -> bool:
+        return step_id is not None and any(s.id == step_id for s in self.steps)
+
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
 
