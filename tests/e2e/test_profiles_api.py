@@ -57,6 +57,7 @@ def test_seed_journeys_through_the_api_and_the_cli(server: Server, db_url: str) 
     giorgio = _wait_for(api, "/v1/profiles/user_id/C100234", lambda p: p["event_count"] == 11)
     assert giorgio["household"]["id"] == "H-ROSSI" and len(giorgio["household"]["members"]) == 2
     assert api.get("/v1/profiles/anonymous_id/web-77c0").json()["id"] == giorgio["id"]
+    assert api.get(f"/v1/profiles/person/{giorgio['id']}").json()["event_count"] == 11
 
     page = api.get(f"/v1/profiles/{giorgio['id']}/events", params={"limit": 5}).json()
     assert page["total"] == 11 and len(page["events"]) == 5 and page["next_offset"] == 5
