@@ -41,6 +41,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "disable": ("Disattiva", "Disable"),
     "new_user": ("Nuovo utente", "New user"),
     "steps": ("Passi", "Steps"),
+    "erase_help": ("La cancellazione è definitiva: restano solo impronte (hash) che impediscono di reimportare i dati. "
+                   "Per confermare, scrivi il codice della persona.",
+                   "Erasure is final: only hashes remain, so that the data cannot come back. "
+                   "To confirm, type the person's code."),
     "revoke": ("Revoca", "Withdraw"),
     "grant": ("Concedi", "Grant"),
     "merges": ("Unioni di profili", "Merges"),

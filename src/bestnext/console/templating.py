@@ -32,13 +32,19 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
 )
 
 
-def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """A stored UTC time shown in the bank's time zone (Europe/Rome).
+def local_time(value: datetime | str | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored UTC time (or ISO 8601 text) shown in the bank's time zone (Europe/Rome).
 
     >>> from datetime import UTC
-    >>> local_time(datetime(2025, 2, 26, 20, 23, tzinfo=UTC))
-    '26/02/2025 21:23'
+    >>> local_time(datetime(2025, 2, 26, 20, 23, tzinfo=UTC)), local_time("2018-04-18T21:05:00+00:00")
+    ('26/02/2025 21:23', '18/04/2018 23:05')
     """
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return to_rome(parsed).strftime(fmt)
     return to_rome(value).strftime(fmt) if value else ""
 
 
