@@ -136,15 +136,7 @@ class Receiver:
             messages, source, received_at, batch_sent_at=batch_sent_at, forced_type=forced_type,
             limits=self.limits, indices=indices)
         errors = sorted([*prior_errors, *errors], key=lambda e: e.index) if prior_errors else errors
-        if self._committer is not None:
-            result = self._committer.run(lambda conn: store_valid(conn, events, errors, repeated))
-        else:
-            # Pages of 5 rows (50 parameters) keep each INSERT small enough for psycopg to cache
-            # its parsed form: measured 88 -> 53 us of CPU per event.
-            with self.engine.connect().execution_options(insertmanyvalues_page_size=PG_PAGE) as conn, \
-                    conn.begin():
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")  # durable before 2xx
-                result = store_valid(conn, events, errors, repeated)
+        result = self._store(events, errors, repeated)
         if result.accepted:
             self.notifier.notify()
         metrics.LATENCY.observe(self.clock.monotonic() - started)
@@ -155,3 +147,14 @@ class Receiver:
                      duplicates=result.duplicates, rejected=result.rejected,
                      fields=sorted({e.field for e in result.errors}))
         return result
+
+    def _store(self, events: list[NewEvent], errors: list[MessageError], repeated: int) -> Result:
+        """Append and commit; returns only once the commit is durable."""
+        if self._committer is not None:
+            return self._committer.run(lambda conn: store_valid(conn, events, errors, repeated))
+        # Pages of 5 rows (50 parameters) keep each INSERT small enough for psycopg to cache
+        # its parsed form: measured 88 -> 53 us of CPU per event.
+        with self.engine.connect().execution_options(insertmanyvalues_page_size=PG_PAGE) as conn, \
+                conn.begin():
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")  # durable before the 2xx
+            return store_valid(conn, events, errors, repeated)
