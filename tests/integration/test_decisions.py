@@ -205,3 +205,19 @@ def test_accepted_offers_count_against_their_budget(container: Container) -> Non
         second_id, _ = decide(conn, channel="email", at=AT + timedelta(days=1))
         services.record_outcome(conn, second_id, card.action_id, "accepted", AT + timedelta(days=1))
         assert store.offer_usage(conn) == {"first_year_free": 2}
+
+
+def test_channel_events_report_outcomes_to_their_decision(container: Container) -> None:
+    with container.engine.begin() as conn:
+        grant(conn)
+        decision_id, decision = decide(conn, channel="call_center")
+        action = decision.ranked[0].action_id
+        events(conn, "p-martina",
+               ("SMS Sent", AT, {"decision_id": decision_id, "action": action, "purpose": "marketing"}),
+               ("Call Completed", AT + timedelta(minutes=5),
+                {"decision_id": decision_id, "action": action, "outcome": "accepted", "purpose": "marketing"}),
+               ("Call Completed", AT, {"decision_id": "unknown", "action": action, "outcome": "accepted"}))
+        outcomes = {(o["action_id"], o["outcome"], o["reward"]) for o in store.outcomes_of(conn, decision_id)}
+        report = services.models_report(conn)
+    assert outcomes == {(action, "impression", None), (action, "accepted", 1.0)}
+    assert report[f"{action}/call_center"]["responses"] == 1

@@ -12,11 +12,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection
 
 from bestnext.decisions import store
 from bestnext.decisions.contact_policy import ContactPolicyConfig, load_config
+from bestnext.errors import NotFound
 from bestnext.eventlog import LoggedEvent
+
+log = structlog.get_logger(__name__)
 
 # events the channels context writes on the person's timeline when it contacts them
 CONTACT_EVENTS: dict[str, str] = {
@@ -25,7 +29,10 @@ CONTACT_EVENTS: dict[str, str] = {
     "In-App Message Sent": "app", "Push Sent": "push", "Letter Sent": "post",
 }
 DECLINED_CALL_OUTCOMES = frozenset({"declined", "not_interested"})
-UNREACHED_CALL_OUTCOMES = frozenset({"no_answer", "wrong_number", "call_back_later", "busy"})
+UNREACHED_CALL_OUTCOMES = frozenset({"not_reached", "no_answer", "wrong_number", "call_back_later", "busy"})
+# what a completed call teaches the decision that proposed it (properties.decision_id)
+CALL_TO_OUTCOME = {"reached": "impression", "accepted": "accepted", "declined": "declined",
+                   "not_interested": "declined", "complaint": "declined"}
 
 
 def record_contact(conn: Connection, *, ref: str, person_id: str, channel: str, purpose: str,
@@ -53,11 +60,30 @@ def _contact(conn: Connection, event: LoggedEvent, person_id: str) -> None:
                            action_id=str(props["action"]), at=event.occurred_at)
         if outcome in UNREACHED_CALL_OUTCOMES:
             return
+    _teach(conn, event)
     based_on = props.get("based_on")
     record_contact(conn, ref=f"event:{event.source_id}:{event.message_id}", person_id=person_id,
                    channel=channel, purpose=str(props.get("purpose") or "service"), at=event.occurred_at,
                    action_id=str(props["action"]) if props.get("action") else None,
                    answers=based_on if isinstance(based_on, list) else ())
+
+
+def _teach(conn: Connection, event: LoggedEvent) -> None:
+    """A contact that carries ``properties.decision_id`` (and ``action``) reports its outcome to
+    that decision: a sent message is an impression, a completed call says how it went."""
+    props = event.properties
+    decision_id, action = props.get("decision_id"), props.get("action")
+    if not decision_id or not action:
+        return
+    outcome = CALL_TO_OUTCOME.get(str(props.get("outcome"))) if event.event == "Call Completed" else "impression"
+    if outcome is None:
+        return
+    from bestnext.decisions import services
+
+    try:
+        services.record_outcome(conn, str(decision_id), str(action), outcome, event.occurred_at)
+    except NotFound:
+        log.warning("outcome_for_unknown_decision", decision_id=str(decision_id), action=str(action))
 
 
 def _case_id(event: LoggedEvent) -> str:

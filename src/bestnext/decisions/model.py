@@ -80,6 +80,7 @@ class RankedAction:
     propensity: float
     probability: float  # the policy's probability of proposing this action (for off-policy evaluation)
     explanation: Explanation
+    decision_id: str | None = None  # set once the decision is logged; pass it on to report outcomes
 
 
 @dataclass(frozen=True, slots=True)

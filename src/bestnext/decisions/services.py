@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -123,7 +123,8 @@ def load_view(conn: Connection, person_id: str, at: datetime) -> ProfileView:
 def decide(conn: Connection, person_id: str, context: DecisionContext, channel: str | None = None,
            n: int = 3, *, config_dir: Path | None = None) -> list[RankedAction]:
     """Rank the best next actions for ``person_id`` now and log the decision (contract function)."""
-    return list(decide_logged(conn, person_id, context, channel, n, config_dir=config_dir)[1].ranked)
+    decision_id, decision = decide_logged(conn, person_id, context, channel, n, config_dir=config_dir)
+    return [replace(a, decision_id=decision_id) for a in decision.ranked]
 
 
 def decide_logged(conn: Connection, person_id: str, context: DecisionContext, channel: str | None = None,
