@@ -121,7 +121,7 @@ def _candidates(rng: np.random.Generator, k: int) -> list[Scored]:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 30), st.integers(0, 2**32 - 1), st.floats(0.0, 1.0))
+@given(st.integers(1, 16), st.integers(0, 2**32 - 1), st.floats(0.0, 1.0))
 def test_policy_propensities_are_a_distribution(k: int, seed: int, control_rate: float) -> None:
     for make in POLICY_FACTORIES:
         rng = np.random.default_rng(seed)
@@ -197,3 +197,15 @@ def test_thompson_exact_propensities_match_sampling_frequencies() -> None:
         counts[policy.choose(scored, rng, 0.0).ranked[0]] += 1
     for key, p in exact.items():
         assert counts[key] / n == pytest.approx(p, abs=4 * (p * (1 - p) / n) ** 0.5 + 1e-3)
+
+
+def test_thompson_on_a_large_catalog_gives_the_head_of_the_ranking_its_exact_propensity() -> None:
+    from bestnext.decisions.learning import ThompsonPolicy
+
+    scored = _candidates(np.random.default_rng(3), 120)
+    auto = ThompsonPolicy().choose(scored, np.random.default_rng(9), 0.02)
+    full = ThompsonPolicy(propensities="all").choose(scored, np.random.default_rng(9), 0.02)
+    assert auto.ranked == full.ranked
+    assert set(auto.ranked[:3]) <= set(auto.propensities) and len(auto.propensities) <= 4
+    for key, p in auto.propensities.items():
+        assert p == pytest.approx(full.propensities[key], rel=1e-4, abs=1e-9)  # "all" normalises

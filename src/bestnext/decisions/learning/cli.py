@@ -56,6 +56,8 @@ def simulate(
     console.print(_policy_table(result))
     for row in result.get("ope", []):
         console.print(_ope_table(row))
+        for warning in row["warnings"]:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 def evaluate(
@@ -71,6 +73,8 @@ def evaluate(
         print_json(result)
     else:
         console.print(_ope_table(result))
+        for warning in result["warnings"]:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 def _policy_table(result: dict[str, Any]) -> Table:

@@ -13,6 +13,7 @@ import numpy as np
 import orjson
 
 from bestnext.decisions.learning import ope
+from bestnext.decisions.learning.bank import crossed
 from bestnext.decisions.learning.models import BayesLogit
 from bestnext.errors import InvalidInput
 
@@ -131,16 +132,44 @@ def _reward_model(log: BanditLog, train: np.ndarray) -> Callable[[int, str], flo
             s, n = sums.get((action, log.strata[i]), (0.0, 0.0))
             return (s + m * prior) / (n + m)
         return tabular
-    models: dict[str, BayesLogit] = {}
-    logit_prior = float(np.log(max(prior, 1e-4) / max(1 - prior, 1e-4)))
-    for i in train:
-        a = log.actions[i]
-        models.setdefault(a, BayesLogit(dim=1024, prior_bias=logit_prior)).learn_one(log.contexts[i], log.rewards[i])
+    return _logistic_reward_model(log, train, prior)
 
-    def logistic(i: int, action: str) -> float:
-        model = models.get(action)
-        return model.predict_one(log.contexts[i]) if model else prior
-    return logistic
+
+def _logistic_reward_model(log: BanditLog, train: np.ndarray, prior: float) -> Callable[[int, str], float]:
+    """One Bayesian logistic model on context features crossed with the action (and, for
+    ``"action/channel"`` keys, with each part), so that related actions share what is learnt."""
+    model = BayesLogit(dim=16384, prior_bias=float(np.log(max(prior, 1e-4) / max(1 - prior, 1e-4))))
+
+    def features(i: int, action: str) -> dict[str, float]:
+        first, _, second = action.partition("/")
+        return crossed(first, second or "-", log.contexts[i], 0.5)
+
+    for i in train:
+        model.learn_one(features(int(i), log.actions[i]), log.rewards[i])
+    return lambda i, action: model.predict_one(features(i, action))
+
+
+def support_warnings(weights: np.ndarray) -> list[str]:
+    """Warnings when the logs barely support the target policy (estimates then run low, and
+    their intervals are too narrow: the rare rows with huge weights have not been seen enough).
+
+    Examples
+    --------
+    >>> support_warnings(np.ones(1000))
+    []
+    >>> support_warnings(np.r_[np.zeros(999), 1000.0])[0][:24]
+    'effective sample size 1 '
+    """
+    n = len(weights)
+    ess = ope.effective_sample_size(weights)
+    out = []
+    if ess < 0.01 * n:
+        out.append(f"effective sample size {ess:.0f} is under 1% of {n} logged decisions: the target "
+                   "is poorly supported; expect under-estimates and intervals that are too narrow")
+    top = np.sort(weights)[-max(1, n // 1000):].sum() / max(weights.sum(), 1e-300)
+    if n >= 1000 and top > 0.2:
+        out.append(f"the top 0.1% of weights carry {100 * top:.0f}% of the total weight")
+    return out
 
 
 def evaluate(log: BanditLog, target: TargetPolicy, seed: int = 0, rounds: int = 1000) -> dict[str, Any]:
@@ -158,7 +187,7 @@ def evaluate(log: BanditLog, target: TargetPolicy, seed: int = 0, rounds: int = 
             q_target[i] = sum(p * q(int(i), a) for a, p in pis[i].items() if p)
     estimates = [ope.ips(log.rewards, weights, rng, rounds), ope.snips(log.rewards, weights, rng, rounds),
                  ope.doubly_robust(log.rewards, weights, q_logged, q_target, rng, rounds)]
-    return {"n": n, "logged_value": round(log.on_policy_value, 6),
+    return {"n": n, "logged_value": round(log.on_policy_value, 6), "warnings": support_warnings(weights),
             "effective_sample_size": round(ope.effective_sample_size(weights), 1),
             "max_weight": round(float(weights.max()), 3),
             # E[w] is 1 when the logs support the target; well below 1 means unseen actions

@@ -127,7 +127,9 @@ class ThompsonPolicy(_Base):
         any target policy in off-policy evaluation (0 by default).
     propensities
         ``"all"``: the exact first-place probability of every candidate (cost grows with the
-        square of the candidates); ``"chosen"``: only the chosen one's (linear; enough for logs).
+        square of the candidates); ``"chosen"``: only the chosen one's (linear; enough for
+        logs); ``"auto"`` (default): all up to ``all_limit`` candidates, else the first
+        ``top`` of the ranking. The baseline's first candidate is always included.
 
     The probabilities are exact (numerical integration, :mod:`.thompson`), not Monte-Carlo.
 
@@ -141,12 +143,15 @@ class ThompsonPolicy(_Base):
 
     name: ClassVar[str] = "thompson"
 
-    def __init__(self, exploration: float = 1.0, floor: float = 0.0, propensities: str = "all") -> None:
-        if propensities not in ("all", "chosen"):
-            raise ValueError("propensities must be 'all' or 'chosen'")
+    def __init__(self, exploration: float = 1.0, floor: float = 0.0, propensities: str = "auto",
+                 all_limit: int = 16, top: int = 3) -> None:
+        if propensities not in ("all", "chosen", "auto"):
+            raise ValueError("propensities must be 'all', 'chosen' or 'auto'")
         self.exploration = exploration
         self.floor = floor
         self.which = propensities
+        self.all_limit = all_limit
+        self.top = top
 
     def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
                       base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
@@ -159,11 +164,12 @@ class ThompsonPolicy(_Base):
             pick = int(rng.integers(k))
             order = [pick, *[i for i in order if i != pick]]
         weight = np.maximum(weight, 1e-12)
-        if self.which == "all":
+        if self.which == "all" or (self.which == "auto" and k <= self.all_limit):
             first = first_place(mean, sd, weight)
         else:
             first = np.full(k, np.nan)
-            needed = np.array(sorted({order[0], base}))
+            head = order[:1] if self.which == "chosen" else order[:self.top]
+            needed = np.array(sorted({*head, base}))
             first[needed] = first_place(mean, sd, weight, needed)
         return order, (1.0 - self.floor) * first + self.floor / k, sampled
 

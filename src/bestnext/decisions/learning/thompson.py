@@ -16,21 +16,22 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-_GRID = np.linspace(-7.0, 7.0, 141)
+_GRID = np.linspace(-6.5, 6.5, 66)
 _GRID_WEIGHTS = np.exp(-0.5 * _GRID**2) / np.sqrt(2.0 * np.pi) * (_GRID[1] - _GRID[0])
 
 
 def _below(target: np.ndarray, mean: np.ndarray, sd: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """P(w_b sigmoid(mu_b + s_b Z) < t) for every candidate b (rows) and threshold t (columns)."""
-    ratio = target[None, :] / weight[:, None]
-    inside = (ratio > 0.0) & (ratio < 1.0)
+    """P(w_b sigmoid(mu_b + s_b Z) < t) for every candidate b (axis 0) and threshold t (the
+    remaining axes of ``target``)."""
+    shape = (-1,) + (1,) * target.ndim
+    mu, s, w = mean.reshape(shape), sd.reshape(shape), weight.reshape(shape)
+    ratio = target[None] / w
     safe = np.clip(ratio, 1e-300, 1.0 - 1e-16)
     logit = np.log(safe) - np.log1p(-safe)
     with np.errstate(divide="ignore", invalid="ignore"):
-        smooth = ndtr((logit - mean[:, None]) / sd[:, None])
-    step = np.where(mean[:, None] < logit, 1.0, np.where(mean[:, None] == logit, 0.5, 0.0))
-    prob = np.where(sd[:, None] > 0.0, smooth, step)
-    return np.where(inside, prob, np.where(ratio >= 1.0, 1.0, 0.0))
+        prob = np.where(s > 0.0, ndtr((logit - mu) / np.where(s > 0.0, s, 1.0)),
+                        np.where(mu < logit, 1.0, np.where(mu == logit, 0.5, 0.0)))
+    return np.where(ratio >= 1.0, 1.0, np.where(ratio <= 0.0, 0.0, prob))
 
 
 def first_place(mean: np.ndarray, sd: np.ndarray, weight: np.ndarray,
@@ -48,14 +49,12 @@ def first_place(mean: np.ndarray, sd: np.ndarray, weight: np.ndarray,
     >>> bool(p[0] > p[1] > 1e-3 > 1e-9 > p[2]), round(float(p.sum()), 9)
     (True, 1.0)
     """
-    k = len(mean)
-    idx = np.arange(k) if which is None else np.asarray(which)
-    out = np.empty(len(idx))
-    for j, a in enumerate(idx):
-        target = weight[a] / (1.0 + np.exp(-np.clip(mean[a] + sd[a] * _GRID, -700.0, 700.0)))
-        below = _below(target, mean, sd, weight)
-        below[a] = 1.0
-        out[j] = float(np.prod(below, axis=0) @ _GRID_WEIGHTS)
+    idx = np.arange(len(mean)) if which is None else np.asarray(which, dtype=np.intp)
+    z = np.clip(mean[idx, None] + sd[idx, None] * _GRID[None, :], -700.0, 700.0)
+    target = weight[idx, None] / (1.0 + np.exp(-z))  # (which, grid)
+    below = _below(target, mean, sd, weight)  # (candidates, which, grid)
+    below[idx, np.arange(len(idx)), :] = 1.0  # a candidate does not compete with itself
+    out: np.ndarray = np.prod(below, axis=0) @ _GRID_WEIGHTS
     if which is None and out.sum() > 0:
         out = out / out.sum()
     return out
