@@ -232,7 +232,7 @@ def decision_public(decision_id: str, person_id: str, at: datetime, decision: De
     """JSON-ready view of a logged decision."""
     return {"id": decision_id, "person_id": person_id, "at": at.isoformat(), "control": decision.control,
             "catalog_version": decision.catalog_version,
-            "actions": [_action_public(a) for a in decision.ranked]}
+            "actions": [_action_public(replace(a, decision_id=decision_id)) for a in decision.ranked]}
 
 
 def _action_public(a: RankedAction) -> dict[str, Any]:
