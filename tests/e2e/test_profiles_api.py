@@ -42,8 +42,11 @@ def _wait_for(client: httpx.Client, path: str, ready: Any, timeout: float = 30) 
 def test_seed_journeys_through_the_api_and_the_cli(server: Server, db_url: str) -> None:
     source = orjson.loads(run_cli(db_url, "sources", "create", "seed", "--touchpoint", "web", "--json"))
     agent, analyst = _key(db_url, "agent"), _key(db_url, "analyst")
+    kiosk = {"type": "track", "event": "Branch Visited", "messageId": "kiosk-2", "anonymousId": "branch-MI01",
+             "timestamp": "2018-05-02T10:00:00+02:00",
+             "context": {"touchpoint": "branch", "traits": {"phone": "+393330000001"}}}
     sent = httpx.post(f"{server.base_url}/v1/batch", auth=(source["write_key"], ""),
-                      json={"batch": seed_messages()}, timeout=30)
+                      json={"batch": [*seed_messages(), kiosk]}, timeout=30)
     assert sent.status_code == 200, sent.text
 
     api = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {agent}"}, timeout=10)
@@ -78,6 +81,8 @@ def test_seed_journeys_through_the_api_and_the_cli(server: Server, db_url: str) 
     assert {"id", "identities", "traits", "lifecycle_stage", "household", "event_count"} <= set(shown)
     assert "Profile" in run_cli(db_url, "profiles", "show", "phone:+393389998877")
 
+    [refused] = orjson.loads(run_cli(db_url, "profiles", "conflicts", "phone:+393389998877", "--json"))
+    assert refused["kind"] == "shared_device" and refused["message_id"] == "kiosk-2"
     [merge] = orjson.loads(run_cli(db_url, "profiles", "merges", "user_id:C100234", "--json"))
     undone = orjson.loads(run_cli(db_url, "profiles", "unmerge", merge["id"], "--json"))
     assert undone["restored_id"] == merge["absorbed_id"] and undone["moved_events"] == 2

@@ -53,6 +53,25 @@ def merges(ref: str = typer.Argument(..., metavar="TYPE:VALUE"),
     console.print(table)
 
 
+@app.command("conflicts")
+def conflicts(ref: str = typer.Argument(..., metavar="TYPE:VALUE"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the links a guard refused for a person (two customer numbers, shared devices)."""
+    from bestnext.cli.common import container, print_json
+
+    with container() as c, read(c.engine) as conn:
+        person = services.profile_of(conn, *identity.parse_ref(ref)).id
+        found = identity.conflicts_of(conn, person)
+    if as_json:
+        print_json(found)
+        return
+    table = Table("kind", "message", "person", "other person", "at", title="Refused links")
+    for item in found:
+        table.add_row(item["kind"], item["message_id"], item["person_id"], item["other_person_id"],
+                      str(item["at"]))
+    console.print(table)
+
+
 @app.command("unmerge")
 def unmerge(merge_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Undo a merge: both persons, their identities and their events are restored."""
