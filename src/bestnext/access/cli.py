@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# bestnext.cli.common is imported inside the commands: the CLI root imports this module while
+# it mounts the contexts, and a top-level import of the CLI package would be circular.
 import getpass
 from datetime import datetime
 
@@ -10,7 +12,6 @@ from rich.table import Table
 
 from bestnext.access import audit
 from bestnext.access.model import Principal, Role
-from bestnext.cli.common import console, container, print_json
 from bestnext.db import read
 from bestnext.privacy import subjects
 
@@ -28,6 +29,7 @@ def list_entries(person: str | None = typer.Option(None, metavar="TYPE:VALUE"),
                  action: str | None = None, since: datetime | None = None, limit: int = 100,
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """Audit entries, newest first."""
+    from bestnext.cli.common import console, container, print_json
     with container() as c, read(c.engine) as conn:
         person_id = subjects.resolve(conn, *subjects.parse(person)) if person else None
         rows = audit.entries(conn, person_id=person_id, action=action, since=since, limit=limit)

@@ -67,6 +67,7 @@ PUBLIC_ROUTES: set[str] = {
     # ingest: Segment / RudderStack write keys (Basic auth or writeKey in the body), CloudEvents
     "/v1/batch", "/v1/b", "/v1/import", "/v1/events", "/v1/track", "/v1/t", "/v1/identify", "/v1/i",
     "/v1/page", "/v1/p", "/v1/screen", "/v1/s", "/v1/alias", "/v1/a", "/v1/group", "/v1/g",
+    "/v1/projects/{write_key}/settings",  # analytics.js settings: the write key is the credential
     # channels: provider signatures, and signed one-click unsubscribe tokens
     "/v1/webhooks/twilio/sms", "/v1/webhooks/twilio/status", "/v1/webhooks/meta", "/v1/webhooks/generic",
     "/v1/unsubscribe/{token}",

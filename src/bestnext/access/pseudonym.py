@@ -11,7 +11,7 @@ from typing import Any
 IDENTIFYING_KEYS = frozenset({
     "name", "first_name", "firstname", "last_name", "lastname", "surname", "full_name", "email",
     "phone", "mobile", "address", "street", "fiscal_code", "tax_code", "iban", "birthday",
-    "date_of_birth", "user_id", "userid", "anonymous_id", "anonymousid", "value", "username",
+    "date_of_birth", "user_id", "userid", "anonymous_id", "anonymousid", "username", "holders",
 })
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"\+?\d[\d \-]{7,}\d")
@@ -39,6 +39,9 @@ def _scrub(value: Any, key: str, parent: str | None) -> Any:
 
 
 def _field(name: str, value: Any, key: str) -> Any:
+    if name == "identities" and isinstance(value, list):  # [{type, value, ...}]
+        return [{**i, "value": pseudonym(str(i.get("value")), key)} if isinstance(i, Mapping) else
+                pseudonym(str(i), key) for i in value]
     if name.lower() in IDENTIFYING_KEYS and value is not None:
         if isinstance(value, Mapping) and "value" in value:  # a trait {value, source, at}
             return {**value, "value": pseudonym(str(value["value"]), key)}
@@ -54,5 +57,8 @@ def pseudonymise(view: Mapping[str, Any], key: str) -> dict[str, Any]:
     >>> v = pseudonymise({"id": "p1", "traits": {"email": {"value": "a@b.it"}, "city": {"value": "MI"}}}, "k")
     >>> v["traits"]["city"], v["traits"]["email"]["value"].startswith("psn_"), v["id"] != "p1"
     ({'value': 'MI'}, True, True)
+    >>> pseudonymise({"identities": [{"type": "phone", "value": "+393471112233"}]}, "k")["identities"][0]["type"]
+    'phone'
+
     """
     return {k: _field(k, v, key) for k, v in view.items()}

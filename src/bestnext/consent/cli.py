@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+# bestnext.cli.common is imported inside the commands: the CLI root imports this module while
+# it mounts the contexts, and a top-level import of the CLI package would be circular.
 import typer
 from rich.table import Table
 
 from bestnext.access.cli import cli_principal
-from bestnext.cli.common import console, container, print_json
 from bestnext.consent import services
 from bestnext.privacy import subjects
 
@@ -17,6 +18,7 @@ app = typer.Typer(help="Consents: the ledger of each person's seven purposes.", 
 def show(ref: str = typer.Argument(..., metavar="TYPE:VALUE"), as_json: bool = typer.Option(False, "--json"),
          reason: str = typer.Option("consent check from the command line", help="Why (audited).")) -> None:
     """Current state and full history of a person's consents."""
+    from bestnext.cli.common import console, container, print_json
     id_type, value = subjects.parse(ref)
     with container() as c:
         shown = services.show_subject(c.engine, c.clock, cli_principal(), id_type, value, reason)
