@@ -42,6 +42,7 @@ def parse_lines(text: str) -> Parsed:
     ([1], 2)
     """
     parsed = Parsed()
+    previous: datetime | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -49,10 +50,16 @@ def parse_lines(text: str) -> Parsed:
             message = orjson.loads(raw)
             if not isinstance(message, dict):
                 raise ValueError("a line must be a JSON object")
-            at = as_utc(datetime.fromisoformat(str(message["timestamp"])))
+            stamp = message.get("timestamp") or message.get("sentAt") or message.get("receivedAt")
+            if stamp is None and previous is None:
+                raise ValueError("the first line needs a timestamp")
+            # a line without a time happened when the line before it did
+            at = as_utc(datetime.fromisoformat(str(stamp))) if stamp is not None else previous
         except (ValueError, KeyError, TypeError) as exc:
             parsed.errors.append((number, f"{type(exc).__name__}: {exc}"))
             continue
+        assert at is not None
+        previous = at
         parsed.lines.append(Line(number, message, at))
     parsed.lines.sort(key=lambda line: (line.at, line.number))
     return parsed
