@@ -27,13 +27,15 @@ def outbox_status(as_json: bool = typer.Option(False, "--json")) -> None:
         state = outbox.status(conn)
         now = c.clock.now()
     age = (now - state.oldest_pending_due_at).total_seconds() if state.oldest_pending_due_at else 0.0
-    data = {"depth": state.depth, "oldest_pending_age_seconds": max(0.0, age), "by_channel": state.by_channel}
+    data = {"depth": state.depth, "oldest_pending_age_seconds": max(0.0, age), "by_channel": state.by_channel,
+            "failed_attempts": state.failures}
     if as_json:
         print_json(data)
         return
     console.print(f"queue depth {state.depth}, oldest pending {max(0.0, age):.0f} s")
     for channel, counts in sorted(state.by_channel.items()):
-        console.print(f"  {channel:12} " + "  ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        console.print(f"  {channel:12} " + "  ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+                      + f"  failed_attempts={state.failures.get(channel, 0)}")
 
 
 @outbox_app.command("redrive")

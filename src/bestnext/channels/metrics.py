@@ -39,6 +39,11 @@ class OutboxCollector(Collector):
             for status, n in sorted(counts.items()):
                 by_status.add_metric([channel, status], n)
         yield by_status
+        failed = GaugeMetricFamily("bestnext_outbox_failed_attempts", "Failed send attempts recorded in "
+                                   "the outbox, by channel", labels=["channel"])
+        for channel, n in sorted(state.failures.items()):
+            failed.add_metric([channel], n)
+        yield failed
 
 
 def _age(oldest: datetime | None, now: datetime) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from bestnext.channels.model import OutboundAction, OutboxRow, Status
@@ -169,16 +169,22 @@ class QueueStatus:
     depth: int
     oldest_pending_due_at: datetime | None
     by_channel: dict[str, dict[str, int]]
+    #: failed send attempts per channel (attempts that did not end in a send)
+    failures: dict[str, int]
 
 
 def status(conn: Connection) -> QueueStatus:
-    """Queue depth, oldest pending action and counts by channel and status."""
+    """Queue depth, oldest pending action, counts by channel and status, failed attempts."""
     counts: dict[str, dict[str, int]] = {}
-    query = select(outbox.c.channel, outbox.c.status, func.count()).group_by(outbox.c.channel, outbox.c.status)
-    for channel, state, n in conn.execute(query):
+    failures: dict[str, int] = {}
+    in_flight = case((outbox.c.status.in_((Status.SENT.value, Status.SENDING.value)), 1), else_=0)
+    query = (select(outbox.c.channel, outbox.c.status, func.count(), func.sum(outbox.c.attempts - in_flight))
+             .group_by(outbox.c.channel, outbox.c.status))
+    for channel, state, n, failed in conn.execute(query):
         counts.setdefault(channel, {})[state] = int(n)
+        failures[channel] = failures.get(channel, 0) + int(failed or 0)
     waiting = (Status.PENDING.value, Status.SENDING.value)
     depth = sum(n for per in counts.values() for s, n in per.items() if s in waiting)
     oldest = conn.execute(select(func.min(outbox.c.due_at)).where(
         outbox.c.status.in_(waiting))).scalar_one_or_none()
-    return QueueStatus(depth, oldest, counts)
+    return QueueStatus(depth, oldest, counts, failures)

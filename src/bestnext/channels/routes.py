@@ -123,7 +123,7 @@ def outbox_status(container: ContainerDep, _who: Ops) -> dict[str, Any]:
     with read(container.engine) as conn:
         state = outbox.status(conn)
     return {"depth": state.depth, "oldest_pending_due_at": state.oldest_pending_due_at,
-            "by_channel": state.by_channel}
+            "by_channel": state.by_channel, "failed_attempts": state.failures}
 
 
 @router.post("/v1/outbox/{action_id}/redrive")

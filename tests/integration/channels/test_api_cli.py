@@ -108,6 +108,7 @@ def test_cli_status_redrive_tasks_and_cases(vcontainer: Container) -> None:
     d.run_until_idle()
     status = orjson.loads(run_cli(url, "outbox", "status", "--json"))
     assert status["by_channel"] == {"push": {"dead": 1}} and status["depth"] == 0
+    assert status["failed_attempts"] == {"push": 1}
     assert "redriven: 1" in run_cli(url, "outbox", "redrive", "--all-dead")
     with vcontainer.engine.begin() as conn:
         row = outbox.get(conn, dead.id)

@@ -93,6 +93,7 @@ def test_failures_back_off_then_dead_letter_then_redrive(vcontainer: Container) 
         assert 30 <= waits[0] <= 60 and 60 <= waits[1] <= 120  # exponential with jitter
         sink.state.fail_first = 0
         with vcontainer.engine.begin() as conn:
+            assert outbox.status(conn).failures == {"push": 3}
             assert outbox.redrive(conn, clock.now()) == 1
         assert d.run_once() == 1
         with vcontainer.engine.begin() as conn:
