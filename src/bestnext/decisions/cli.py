@@ -27,16 +27,17 @@ def catalog_check(file: Path, as_json: bool = typer.Option(False, "--json")) -> 
         if as_json:
             print_json({"valid": False, "errors": exc.errors or [{"message": exc.detail}]})
         else:
-            err_console.print(f"[red]{exc.detail}[/red]")
+            err_console.print(exc.detail, style="red", markup=False, soft_wrap=True)
             for e in exc.errors:
-                err_console.print(f"  line {e.get('line')}: {e.get('field') or '-'}: {e.get('message')}")
+                err_console.print(f"  line {e.get('line')}: {e.get('field') or '-'}: {e.get('message')}",
+                                  markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if as_json:
         print_json({"valid": True, "version": catalog.version, "actions": len(catalog.actions),
                     "offers": len(catalog.offers)})
     else:
         console.print(f"{file}: valid (version {catalog.version}, {len(catalog.actions)} actions, "
-                      f"{len(catalog.offers)} offers)")
+                      f"{len(catalog.offers)} offers)", markup=False, soft_wrap=True)
 
 
 @decisions_app.command("at-risk")

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains", "not_contains",
              "exists", "missing"]
@@ -41,18 +41,26 @@ class Condition(BaseModel):
         return f"{self.field} {self.op} {self.value}"
 
 
+def _kind(raw: Any) -> str:
+    """Which kind of rule a raw value is (so that errors speak of one kind only)."""
+    if isinstance(raw, dict):
+        return "any" if "any" in raw else "condition"
+    return "any" if isinstance(raw, AnyOf) else "condition"
+
+
 class AnyOf(BaseModel):
     """Holds when at least one of its rules holds."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    any: list[Condition | AnyOf] = Field(min_length=1)
+    any: list[Annotated[Annotated[Condition, Tag("condition")] | Annotated[AnyOf, Tag("any")],
+                        Discriminator(_kind)]] = Field(min_length=1)
 
     def describe(self) -> str:
         return "(" + " or ".join(r.describe() for r in self.any) + ")"
 
 
-Rule = Condition | AnyOf
+Rule = Annotated[Annotated[Condition, Tag("condition")] | Annotated[AnyOf, Tag("any")], Discriminator(_kind)]
 _RULES: TypeAdapter[list[Rule]] = TypeAdapter(list[Rule])
 
 
