@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
 from sqlalchemy import Connection, func, select, update
 
-from bestnext.db import insert_ignore, upsert
+from bestnext.clock import as_utc
+from bestnext.db import upsert
 from bestnext.eventlog import admission
 from bestnext.eventlog.model import LoggedEvent, NewEvent
 from bestnext.eventlog.tables import events, processor_checkpoints
@@ -18,7 +20,37 @@ def append(conn: Connection, new: Sequence[NewEvent]) -> int:
     Returns how many rows were new. Durability is the caller's commit.
     """
     new = admission.admit(conn, new)
-    return insert_ignore(conn, events, [e.row() for e in new], ("source_id", "message_id"))
+    if not new:
+        return 0
+    # The hot path of ingest: one driver-level executemany (SQLAlchemy's per-row bind
+    # processing costs 3-5x the insert itself). Values are converted as UtcDateTime/JsonDoc do.
+    postgres = conn.dialect.name == "postgresql"
+    sql = _APPEND_PG if postgres else _APPEND_SQLITE
+    params = [_append_params(e, postgres) for e in new]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, params)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+_COLUMNS = ("source_id", "message_id", "type", "event", "touchpoint", "occurred_at", "received_at",
+            "user_id", "anonymous_id", "payload")
+_APPEND_SQLITE = (f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+                  "ON CONFLICT (source_id, message_id) DO NOTHING")
+_APPEND_PG = (f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES "
+              f"({', '.join(['%s'] * (len(_COLUMNS) - 1))}, %s::jsonb) "
+              "ON CONFLICT (source_id, message_id) DO NOTHING")
+
+
+def _append_params(e: NewEvent, postgres: bool) -> tuple[object, ...]:
+    occurred, received = as_utc(e.occurred_at), as_utc(e.received_at)
+    if not postgres:  # SQLAlchemy's SQLite DATETIME text format, naive UTC
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
+        occurred, received = occurred.strftime(fmt), received.strftime(fmt)  # type: ignore[assignment]
+    return (e.source_id, e.message_id, e.type, e.event, e.touchpoint, occurred, received,
+            e.user_id, e.anonymous_id, orjson.dumps(e.payload).decode())
 
 
 def read_after(conn: Connection, seq: int, limit: int, upto: int | None = None) -> list[LoggedEvent]:
