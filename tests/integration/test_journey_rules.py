@@ -170,3 +170,36 @@ def test_segment_entry_and_profile_change_triggers(tmp_path: Path) -> None:
     welcome = [a for a in result.actions if a["journey"] == "welcome"]
     assert [a["at"] for a in welcome] == ["2025-03-05T10:00:00+01:00"]  # not before, and once
     assert welcome[0]["text"] == "Benvenuto Ugo"
+
+
+def test_stop_reply_ends_follow_ups_and_other_reply_is_answered() -> None:
+    stop = History("stop").lead("2025-03-03T10:00:00+01:00", YES)
+    stop.add("2025-03-03T11:00:00+01:00", event="SMS Replied", touchpoint="sms",
+             properties={"intent": "stop", "text": "STOP"})
+    assert len([a for a in _replay(stop) if a["action"] == "lead_first_contact"]) == 1
+    other = History("other").lead("2025-03-03T10:00:00+01:00", YES)
+    other.add("2025-03-03T11:00:00+01:00", event="SMS Replied", touchpoint="sms",
+              properties={"intent": "other", "text": "Quanto costa?"})
+    actions = _replay(other)
+    assert len([a for a in actions if a["action"] == "lead_first_contact"]) == 1
+    answers = [a for a in actions if a["action"] == "answer_request"]
+    assert answers and answers[0]["channel"] == "sms" and answers[0]["purpose"] == "service"
+    assert _at(answers[0]) <= datetime.fromisoformat("2025-03-03T12:00:00+01:00")
+
+
+def test_lead_without_a_chosen_channel_is_contacted_where_reachable() -> None:
+    h = History("nochannel")
+    h.add("2025-03-03T10:00:00+01:00", "identify", traits={"first_name": "Lia", "email": "lia@example.org"},
+          touchpoint="partner")
+    h.add("2025-03-03T10:00:01+01:00", event="Lead Received", touchpoint="partner",
+          properties={"product": "pension_fund"})
+    first = [a for a in _replay(h) if a["action"] == "lead_first_contact"][0]
+    assert first["channel"] == "email" and first["at"] == "2025-03-03T10:00:01+01:00"
+
+
+def test_call_back_request_is_a_call_within_one_business_hour() -> None:
+    h = History("cb").add("2025-03-07T19:45:00+01:00", "identify", userId="C3",
+                          traits={"first_name": "Rita", "phone": "+393330000003"})
+    h.add("2025-03-07T19:50:00+01:00", event="Call Back Requested", userId="C3", touchpoint="web")
+    calls = [a for a in _replay(h) if a["channel"] == "call_center"]
+    assert calls and calls[0]["purpose"] == "service" and calls[0]["at"] == "2025-03-07T19:50:00+01:00"

@@ -146,7 +146,7 @@ class StepRunner:
         return step.next
 
     def _decide(self, conn: Connection, _j: Journey, inst: Instance, step: Decide, _f: dict[str, Any]) -> Outcome:
-        channel = self._resolve(step.channel, inst) if step.channel else None
+        channel = self._resolve(step.channel, inst, conn) if step.channel else None
         at = self.now
         if step.at == "next_allowed" and channel:
             found = ports.next_allowed(conn, inst.person_id, channel, step.purpose, self.now,
@@ -175,7 +175,7 @@ class StepRunner:
 
     def _send(self, conn: Connection, journey: Journey, inst: Instance, step: Send, _f: dict[str, Any]) -> Outcome:
         decided = inst.vars.get(step.decision or "", {}) if step.decision else {}
-        channel = self._resolve(step.channel, inst)
+        channel = self._resolve(step.channel, inst, conn)
         purpose = step.purpose or decided.get("purpose") or "service"
         action = step.action or decided.get("action")
         if not action or channel not in ports.CHANNELS:
@@ -220,14 +220,24 @@ class StepRunner:
             return max(self.now, as_utc(datetime.fromisoformat(str(inst.vars["call_at"]))))
         return ports.next_allowed(conn, inst.person_id, channel, purpose, self.now, action, self.config_dir)
 
-    def _resolve(self, value: str, inst: Instance) -> str:
+    def _resolve(self, value: str, inst: Instance, conn: Connection | None = None) -> str:
+        """A channel: literal, ``{vars.x}`` / ``{decision.channel}``, with ``|default``; the default
+        ``reachable`` is email, else SMS, by the identifiers the person has."""
+        fallback = ""
         if value.startswith("{") and value.endswith("}"):
-            path = value[1:-1].split(".")
+            expr, _, fallback = value[1:-1].partition("|")
+            path = expr.split(".")
             found: Any = inst.vars if path[0] == "vars" else inst.vars.get(path[0], {})
             for part in path[1:]:
                 found = found.get(part) if isinstance(found, dict) else None
             value = str(found or "")
-        return ports.CHANNEL_ALIASES.get(value, value)
+        value = ports.CHANNEL_ALIASES.get(value, value)
+        if value not in ports.CHANNELS and fallback == "reachable" and conn is not None:
+            types = self.profile(conn, inst.person_id).get("profile.id_types") or []
+            value = "email" if "email" in types else "sms" if "phone" in types else ""
+        elif value not in ports.CHANNELS:
+            value = fallback
+        return value
 
     def _assignee(self, conn: Connection, channel: str, step: Send, inst: Instance) -> str | None:
         """The call-center queue, or the branch whose advisor is briefed (channels resolve people)."""
