@@ -3,6 +3,7 @@ branch's appointments and briefings."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated
 
@@ -35,8 +36,13 @@ def queue_page(request: Request, session: Worker, container: ContainerDep) -> Re
 
 
 @router.get("/console/queue/list")
-def queue_list(request: Request, session: Worker, container: ContainerDep) -> Response:
-    return render(request, "queue_list.html", _queue(container))
+def queue_list(request: Request, session: Worker, container: ContainerDep,
+               v: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """The queue for htmx polling: 204 (nothing to swap, focus kept) while it has not changed."""
+    context = _queue(container)
+    if v and v == context["version"]:
+        return Response(status_code=204)
+    return render(request, "queue_live.html", context)
 
 
 def _queue(container: ContainerDep) -> dict[str, object]:
@@ -44,7 +50,15 @@ def _queue(container: ContainerDep) -> dict[str, object]:
     with read(container.engine) as conn:
         tasks = [t for t in calls.list_tasks(conn, queue=queue, limit=500) if t.status in OPEN]
         names = people.names_of(conn, {t.person_id for t in tasks})
-    return {"tasks": tasks, "names": names, "now": container.clock.now()}
+    return {"tasks": tasks, "names": names, "now": container.clock.now(), "version": version_of(tasks)}
+
+
+def version_of(tasks: list[calls.CallTask]) -> str:
+    """A fingerprint of what the queue shows (ids, states, operators, due times)."""
+    digest = hashlib.sha256()
+    for t in tasks:
+        digest.update(f"{t.id}|{t.status}|{t.operator}|{t.priority}|{t.due_at.isoformat()};".encode())
+    return digest.hexdigest()[:16]
 
 
 @router.get("/console/queue/{task_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -34,10 +35,16 @@ def test_agent_claims_a_task_and_records_the_outcome(container: Container) -> No
         csrf = login(client, "luigi")
         listing = client.get("/console/queue/list", headers={"hx-request": "true"})
         assert "offer_prepaid_card" in listing.text and f"/console/queue/{task_id}/claim" in listing.text
+        version = re.search(r"/console/queue/list\?v=([0-9a-f]{16})", listing.text)
+        assert version
+        unchanged = client.get(f"/console/queue/list?v={version.group(1)}", headers={"hx-request": "true"})
+        assert unchanged.status_code == 204  # nothing to swap: the operator keeps their focus
         forged = client.post(f"/console/queue/{task_id}/claim", data={"csrf_token": "x"})
         assert forged.status_code == 403
         claimed = client.post(f"/console/queue/{task_id}/claim", data={"csrf_token": csrf})
         assert claimed.status_code == 303
+        changed = client.get(f"/console/queue/list?v={version.group(1)}", headers={"hx-request": "true"})
+        assert changed.status_code == 200 and "claimed" in changed.text
         page = client.get(f"/console/queue/{task_id}", headers=HTML).text
         assert "first year free" in page and 'name="outcome"' in page
         done = client.post(f"/console/queue/{task_id}/outcome", data={"csrf_token": csrf, "outcome": "accepted"})
