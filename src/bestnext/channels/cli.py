@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -17,6 +18,21 @@ from bestnext.db import read
 outbox_app = typer.Typer(help="The outbox of outbound actions.", no_args_is_help=True)
 tasks_app = typer.Typer(help="Call-center tasks.", no_args_is_help=True)
 cases_app = typer.Typer(help="Service cases.", no_args_is_help=True)
+
+
+@outbox_app.command("check")
+def outbox_check(config_dir: Path = typer.Argument(..., help="A bank configuration directory.")) -> None:
+    """Check channels.yaml and operators.yaml for real sending (BESTNEXT_SANDBOX=false):
+    providers buildable, their secrets' variables set, opening hours valid."""
+    from bestnext.channels.wiring import check
+    from bestnext.cli.common import console
+
+    problems = check(config_dir)
+    for problem in problems:
+        console.print(f"[red]✗[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)
+    console.print("channels and operators configuration: ok")
 
 
 @outbox_app.command("status")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import Connection
 
+from bestnext.calendar import WeeklyHours
 from bestnext.channels import ports
 from bestnext.channels.config import ChannelsConfig, ProviderConfig, channels_config, operators_config
 from bestnext.channels.dispatcher import Dispatcher
@@ -29,8 +31,9 @@ if TYPE_CHECKING:
 def _need(cfg: ProviderConfig, name: str, secret: bool = False) -> str:
     value = cfg.secret(name) if secret else cfg.option(name)
     if not value:
-        raise ConfigInvalid(f"channels.yaml: provider '{cfg.kind}' needs '{name}'"
-                            + (f" (or '{name}_env')" if secret else ""))
+        env = cfg.option(f"{name}_env") if secret else None
+        hint = f" (environment variable {env} is not set)" if env else (f" (or '{name}_env')" if secret else "")
+        raise ConfigInvalid(f"channels.yaml: provider '{cfg.kind}' needs '{name}'{hint}")
     return str(value)
 
 
@@ -83,3 +86,32 @@ def dispatcher(container: Container, *, chosen: dict[str, Provider] | None = Non
         gate=gate or ports.gate_for(settings.config_dir), resolver=resolve,
         config=channels or channels_config(settings.config_dir),
         operators=operators_config(settings.config_dir), secret_key=settings.secret_key)
+
+
+def check(config_dir: Path) -> list[str]:
+    """Problems of ``channels.yaml`` and ``operators.yaml`` in ``config_dir`` (empty: fine).
+
+    Every provider must be buildable for real (its options present, its secrets' variables
+    set), every opening-hours spec must parse, every branch needs an advisor.
+    """
+    problems: list[str] = []
+    try:
+        channels = channels_config.__wrapped__(config_dir)
+        ops = operators_config.__wrapped__(config_dir)
+    except ConfigInvalid as exc:
+        return [exc.detail, *(f"  {e['field']}: {e['message']}" for e in exc.errors)]
+    settings = Settings(config_dir=config_dir, sandbox=False)
+    with httpx.Client() as client:
+        for name, cfg in channels.providers.items():
+            try:
+                provider(cfg, settings, channels, client)
+            except ConfigInvalid as exc:
+                problems.append(f"providers.{name}: {exc.detail}")
+    try:
+        ops.call_center.weekly_hours()
+        for b in ops.branches:
+            WeeklyHours.parse(b.hours)
+    except (ValueError, IndexError) as exc:
+        problems.append(f"operators.yaml: opening hours: {exc}")
+    problems += [f"operators.yaml: branch {b.id} has no advisor" for b in ops.branches if not b.advisors]
+    return problems

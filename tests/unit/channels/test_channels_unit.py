@@ -179,3 +179,21 @@ def test_an_invalid_email_address_is_a_permanent_error() -> None:
     with pytest.raises(SendError) as err:
         SmtpProvider("127.0.0.1", 1, "noreply@bank.example").send(message, "k")
     assert err.value.permanent
+
+
+def test_config_check_names_missing_secrets_and_bad_hours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bestnext.channels.wiring import check
+
+    (tmp_path / "channels.yaml").write_text(
+        "providers:\n  sms: {kind: twilio, base_url: 'https://t', account_sid: AC1, sender: '+39',"
+        " auth_token_env: TEST_TWILIO_TOKEN}\n  post: {kind: batch_file}\n")
+    (tmp_path / "operators.yaml").write_text(
+        "call_center: {hours: {mon-fri: '09:00-25:00'}}\nbranches: [{id: MI09}]\n")
+    monkeypatch.delenv("TEST_TWILIO_TOKEN", raising=False)
+    problems = check(tmp_path)
+    assert problems[0] == ("providers.sms: channels.yaml: provider 'twilio' needs 'auth_token' "
+                           "(environment variable TEST_TWILIO_TOKEN is not set)")
+    assert any("opening hours" in p for p in problems) and problems[-1].endswith("MI09 has no advisor")
+    monkeypatch.setenv("TEST_TWILIO_TOKEN", "x")
+    (tmp_path / "operators.yaml").write_text("branches: [{id: MI09, advisors: [{id: a, name: A}]}]\n")
+    assert check(tmp_path) == []
