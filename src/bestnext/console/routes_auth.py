@@ -43,12 +43,17 @@ def root() -> RedirectResponse:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str | None = None) -> Response:
+def login_form(request: Request, container: ContainerDep, next: str | None = None) -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = render(request, "login.html", {"login_csrf": token, "next_url": safe_next(next),
                                               "failed": False, "username": ""})
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600,
+                        secure=_secure(request, container))
     return response
+
+
+def _secure(request: Request, container: ContainerDep) -> bool:
+    return request.url.scheme == "https" or container.settings.environment == "production"
 
 
 @router.post("/login")
@@ -68,8 +73,7 @@ def login(request: Request, container: ContainerDep, username: Annotated[str, Fo
                                               "failed": True, "username": username}, status_code=401)
     log.info("console login", user_id=session.user.id, role=session.user.role.value)
     response = RedirectResponse(safe_next(next), status_code=303)
-    secure = request.url.scheme == "https" or container.settings.environment == "production"
-    set_session_cookie(response, session, container.settings.secret_key, secure)
+    set_session_cookie(response, session, container.settings.secret_key, _secure(request, container))
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
