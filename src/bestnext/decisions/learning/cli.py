@@ -17,7 +17,7 @@ from bestnext.decisions.learning.simulation.runner import POLICY_NAMES, SimConfi
 from bestnext.errors import BestnextError
 
 # own consoles: importing bestnext.cli.common here would import the root CLI that mounts us
-console = Console()
+console = Console(width=max(Console().width, 110))  # tables stay readable when piped
 err_console = Console(stderr=True)
 
 
@@ -85,7 +85,7 @@ def _policy_table(result: dict[str, Any]) -> Table:
     for p in result["policies"]:
         table.add_row(p["policy"], str(p["decisions"]), str(p["conversions"]),
                       f"{p.get('pct_of_oracle', float('nan')):.1f}", f"{p['regret']:.0f}",
-                      f"{p['conversion_rate']:.4f}", f"{p['contacts_per_person_month']:.2f}",
+                      f"{p['conversion_rate']:.3f}", f"{p['contacts_per_person_month']:.2f}",
                       f"{p['seconds']:.1f}")
     return table
 
