@@ -203,3 +203,11 @@ def test_call_back_request_is_a_call_within_one_business_hour() -> None:
     h.add("2025-03-07T19:50:00+01:00", event="Call Back Requested", userId="C3", touchpoint="web")
     calls = [a for a in _replay(h) if a["channel"] == "call_center"]
     assert calls and calls[0]["purpose"] == "service" and calls[0]["at"] == "2025-03-07T19:50:00+01:00"
+
+
+def test_saturday_afternoon_interest_books_the_call_when_the_call_center_opens() -> None:
+    # the contact policy allows calls until 20:00 on Saturdays; the call center closes at 13:00
+    h = History("sat").lead("2025-03-03T10:00:00+01:00", YES, channel="email")
+    h.page("2025-03-15T15:00:00+01:00", "/previdenza/fondo-pensione")
+    calls = [a for a in _replay(h) if a["channel"] == "call_center" and a["journey"] == "product_interest"]
+    assert calls and calls[0]["at"] == "2025-03-17T09:00:00+01:00"

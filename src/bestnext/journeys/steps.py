@@ -149,8 +149,7 @@ class StepRunner:
         channel = self._resolve(step.channel, inst, conn) if step.channel else None
         at = self.now
         if step.at == "next_allowed" and channel:
-            found = ports.next_allowed(conn, inst.person_id, channel, step.purpose, self.now,
-                                       config_dir=self.config_dir)
+            found = self._next_moment(conn, inst.person_id, channel, step.purpose, None)
             if found is None:
                 return step.on_none
             at = found
@@ -218,7 +217,22 @@ class StepRunner:
             return self.now
         if step.at == "call_at" and inst.vars.get("call_at"):
             return max(self.now, as_utc(datetime.fromisoformat(str(inst.vars["call_at"]))))
-        return ports.next_allowed(conn, inst.person_id, channel, purpose, self.now, action, self.config_dir)
+        return self._next_moment(conn, inst.person_id, channel, purpose, action)
+
+    def _next_moment(self, conn: Connection, person_id: str, channel: str, purpose: str,
+                     action: str | None) -> datetime | None:
+        """The first moment the contact policy allows and, for a call, the call center is open."""
+        at: datetime | None = self.now
+        for _ in range(8):
+            assert at is not None
+            at = ports.next_allowed(conn, person_id, channel, purpose, at, action, self.config_dir)
+            if at is None or channel != "call_center":
+                return at
+            opens = self.calendar.next_open("call_center", at)
+            if opens == at:
+                return at
+            at = opens
+        return None
 
     def _resolve(self, value: str, inst: Instance, conn: Connection | None = None) -> str:
         """A channel: literal, ``{vars.x}`` / ``{decision.channel}``, with ``|default``; the default
