@@ -211,3 +211,20 @@ def test_saturday_afternoon_interest_books_the_call_when_the_call_center_opens()
     h.page("2025-03-15T15:00:00+01:00", "/previdenza/fondo-pensione")
     calls = [a for a in _replay(h) if a["channel"] == "call_center" and a["journey"] == "product_interest"]
     assert calls and calls[0]["at"] == "2025-03-17T09:00:00+01:00"
+
+
+def test_holiday_interest_of_a_lead_without_email_books_the_next_working_day_call_only() -> None:
+    h = History("hol")
+    h.add("2018-04-18T23:05:00+02:00", "identify", traits={"first_name": "Ciro", "age": 40, "phone": "+393330000004"},
+          touchpoint="partner")
+    h.add("2018-04-18T23:05:00+02:00", event="Consent Preferences Updated", touchpoint="partner",
+          properties={"purposes": YES})
+    h.add("2018-04-18T23:05:01+02:00", event="Lead Received", touchpoint="partner",
+          properties={"product": "pension_fund", "preferred_channel": "sms"})
+    h.page("2018-04-25T11:00:00+02:00", "/previdenza/fondo-pensione")  # Liberation Day
+    actions = _replay(h)
+    interest = [a for a in actions if a["journey"] == "product_interest"]
+    assert [a["channel"] for a in interest if a["channel"] != "branch"] == ["call_center"]
+    assert interest[0]["at"] == "2018-04-26T09:00:00+02:00"
+    _quiet_ok(actions)
+    _budget_ok(actions)
