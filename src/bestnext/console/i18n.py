@@ -41,6 +41,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     "disable": ("Disattiva", "Disable"),
     "new_user": ("Nuovo utente", "New user"),
     "steps": ("Passi", "Steps"),
+    "open_tasks": ("Chiamate da fare", "Calls to make"),
+    "mine": ("mie", "mine"),
+    "expected_visits": ("Visite attese in filiale", "Expected branch visits"),
     "erase_help": ("La cancellazione è definitiva: restano solo impronte (hash) che impediscono di reimportare i dati. "
                    "Per confermare, scrivi il codice della persona.",
                    "Erasure is final: only hashes remain, so that the data cannot come back. "

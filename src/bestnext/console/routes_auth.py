@@ -21,6 +21,8 @@ from bestnext.console.session import (
     set_session_cookie,
 )
 from bestnext.console.templating import render
+from bestnext.console.work import work_summary
+from bestnext.db import read
 
 router = APIRouter(include_in_schema=False)
 log = structlog.get_logger("bestnext.console")
@@ -88,5 +90,7 @@ def logout(session: CheckedSession, container: ContainerDep) -> Response:
 
 
 @router.get("/console")
-def home(request: Request, session: ConsoleSession) -> Response:
-    return render(request, "home.html")
+def home(request: Request, session: ConsoleSession, container: ContainerDep) -> Response:
+    with read(container.engine) as conn:
+        summary = work_summary(conn, session, container.settings.config_dir)
+    return render(request, "home.html", {"summary": summary})

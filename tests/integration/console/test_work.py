@@ -33,6 +33,8 @@ def test_agent_claims_a_task_and_records_the_outcome(container: Container) -> No
     make_user(container, "luigi", Role.AGENT)
     with client_for(container) as client:
         csrf = login(client, "luigi")
+        home = client.get("/console", headers=HTML).text
+        assert 'data-testid="summary"' in home and "Chiamate da fare: <strong>1</strong>" in home
         listing = client.get("/console/queue/list", headers={"hx-request": "true"})
         assert "offer_prepaid_card" in listing.text and f"/console/queue/{task_id}/claim" in listing.text
         version = re.search(r"/console/queue/list\?v=([0-9a-f]{16})", listing.text)
