@@ -56,8 +56,15 @@ def save(conn: Connection, inst: Instance, now: datetime, end_reason: str | None
                          "end_reason": end_reason if ended else None})
 
 
+def _locked(conn: Connection, query: Any) -> Any:
+    """Row locks on PostgreSQL, so that the processors and the timer loop never advance one
+    instance at the same time (SQLite's write transaction already serialises them)."""
+    return query.with_for_update() if conn.dialect.name == "postgresql" else query
+
+
 def get(conn: Connection, instance_id: str) -> Instance | None:
-    row = conn.execute(select(journey_instances).where(journey_instances.c.id == instance_id)).mappings().first()
+    query = _locked(conn, select(journey_instances).where(journey_instances.c.id == instance_id))
+    row = conn.execute(query).mappings().first()
     return _instance(row) if row else None
 
 
@@ -65,7 +72,8 @@ def of_person(conn: Connection, person_id: str, status: str | None = "active") -
     query = select(journey_instances).where(journey_instances.c.person_id == person_id)
     if status:
         query = query.where(journey_instances.c.status == status)
-    return [_instance(r) for r in conn.execute(query.order_by(journey_instances.c.entered_at)).mappings()]
+    query = _locked(conn, query.order_by(journey_instances.c.entered_at))
+    return [_instance(r) for r in conn.execute(query).mappings()]
 
 
 def last_entry(conn: Connection, journey_id: str, person_id: str) -> datetime | None:
