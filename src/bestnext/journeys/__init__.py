@@ -1,0 +1,1 @@
+"""Journeys: YAML-defined customer journeys run by the last processor of the pipeline."""
