@@ -21,7 +21,7 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 def _choose_latency(k: int, rounds: int = 2000) -> dict[str, float]:
     rng = np.random.default_rng(k)
-    scored = [Scored(f"a{i}", float(rng.normal(-3, 1)), float(rng.uniform(0.05, 1.0)),
+    scored = [Scored(f"a{i}", float(rng.normal(-3, 1)), float(rng.uniform(0.02, 0.5)),
                      float(rng.uniform(0.5, 2.0)), float(rng.random())) for i in range(k)]
     policy = ThompsonPolicy()
     samples = []

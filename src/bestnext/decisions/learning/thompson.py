@@ -50,11 +50,16 @@ def first_place(mean: np.ndarray, sd: np.ndarray, weight: np.ndarray,
     (True, 1.0)
     """
     idx = np.arange(len(mean)) if which is None else np.asarray(which, dtype=np.intp)
-    z = np.clip(mean[idx, None] + sd[idx, None] * _GRID[None, :], -700.0, 700.0)
-    target = weight[idx, None] / (1.0 + np.exp(-z))  # (which, grid)
-    below = _below(target, mean, sd, weight)  # (candidates, which, grid)
-    below[idx, np.arange(len(idx)), :] = 1.0  # a candidate does not compete with itself
-    out: np.ndarray = np.prod(below, axis=0) @ _GRID_WEIGHTS
+    reach = _GRID[-1]
+    upper = weight / (1.0 + np.exp(-np.clip(mean + reach * sd, -700.0, 700.0)))
+    out = np.empty(len(idx))
+    for j, a in enumerate(idx):
+        target = weight[a] / (1.0 + np.exp(-np.clip(mean[a] + sd[a] * _GRID, -700.0, 700.0)))
+        # rivals that cannot beat even a's lowest value on the grid contribute a factor of 1
+        rivals = np.flatnonzero(upper > target[0])
+        rivals = rivals[rivals != a]
+        below = _below(target, mean[rivals], sd[rivals], weight[rivals])
+        out[j] = float(np.prod(below, axis=0) @ _GRID_WEIGHTS)
     if which is None and out.sum() > 0:
         out = out / out.sum()
     return out
