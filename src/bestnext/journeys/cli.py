@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from bestnext.cli.common import console, err_console, print_json
 from bestnext.journeys.config import check_text, load_journeys
 from bestnext.settings import Settings
 
@@ -16,6 +15,8 @@ app = typer.Typer(help="Journeys of the bank (YAML).", no_args_is_help=True)
 @app.command("check")
 def check(files: list[Path] = typer.Argument(..., help="Journey YAML files.")) -> None:
     """Validate journey files; errors name the line and the field."""
+    from bestnext.cli.common import console, err_console
+
     failed = False
     for path in files:
         errors = check_text(path.read_text(encoding="utf-8"), path.name)
@@ -31,5 +32,7 @@ def check(files: list[Path] = typer.Argument(..., help="Journey YAML files.")) -
 @app.command("list")
 def list_journeys() -> None:
     """The configured journeys, highest priority first."""
+    from bestnext.cli.common import print_json
+
     print_json([{"id": j.id, "version": j.version, "priority": j.priority, "name": j.name,
                  "steps": len(j.steps)} for j in load_journeys(Settings().config_dir)])

@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bestnext.cli.common import console, err_console
 from bestnext.errors import BestnextError
 from bestnext.replay.driver import iter_json
 from bestnext.replay.service import replay_file
@@ -19,6 +18,8 @@ def replay(file: Path = typer.Argument(..., help="JSON lines, one Segment messag
            as_json: bool = typer.Option(False, "--json", help="One JSON object per action."),
            until: str | None = typer.Option(None, "--until", help="ISO 8601; default 14 days after the last line.")) -> None:
     """Replay a customer history on a virtual clock and print the bank's actions."""
+    from bestnext.cli.common import console, err_console
+
     try:
         end = datetime.fromisoformat(until) if until else None
         result = replay_file(file, end)
