@@ -185,7 +185,7 @@ class StepRunner:
             inst.vars["last_send"] = "blocked"
             return step.next
         inst.vars["last_send"] = "sent"
-        variables = self._template_vars(conn, inst) | {"when": _spoken(due)}
+        variables = self._template_vars(conn, inst) | {"when": spoken(due, self.now)}
         text = _fill(step.text.get("it") or "", variables) if step.text else decided.get("text") or ""
         action_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{inst.id}:{step.id}:{inst.vars.get('sends', 0)}"))
         inst.vars["sends"] = int(inst.vars.get("sends", 0)) + 1
@@ -271,12 +271,23 @@ class StepRunner:
         profile = self.profile(conn, inst.person_id)
         call_at = inst.vars.get("call_at")
         return {"first_name": profile.get("profile.first_name") or "", "product": inst.vars.get("product") or "",
-                "call_at": _spoken(as_utc(datetime.fromisoformat(str(call_at)))) if call_at else ""}
+                "call_at": spoken(as_utc(datetime.fromisoformat(str(call_at))), self.now) if call_at else "",
+                "next_call": spoken(self.calendar.next_open("call_center", self.now), self.now)}
 
 
-def _spoken(at: datetime) -> str:
-    local = to_rome(at)
-    return local.strftime("%d/%m %H:%M")
+def spoken(at: datetime, now: datetime) -> str:
+    """A moment as a customer reads it, in Italian, relative to ``now`` (Europe/Rome).
+
+    >>> from datetime import UTC
+    >>> now = datetime(2025, 2, 26, 20, 11, tzinfo=UTC)
+    >>> spoken(datetime(2025, 2, 27, 8, 0, tzinfo=UTC), now), spoken(now, now)
+    ('domani alle 09:00', 'oggi alle 21:11')
+    >>> spoken(datetime(2025, 3, 3, 8, 0, tzinfo=UTC), now)
+    'il 03/03 alle 09:00'
+    """
+    local, today = to_rome(at), to_rome(now).date()
+    day = {0: "oggi", 1: "domani"}.get((local.date() - today).days, f"il {local:%d/%m}")
+    return f"{day} alle {local:%H:%M}"
 
 
 def _fill(template: str, variables: dict[str, Any]) -> str:
