@@ -106,8 +106,13 @@ def test_a_resent_event_does_not_resurrect_an_erased_person(container: Container
 
 def test_erasing_one_of_a_household_keeps_the_other(container: Container) -> None:
     pytest.importorskip("bestnext.identity.services")
+    gaias = NewEvent(source_id="branch", message_id="gaia-joint", type="track", touchpoint="branch",
+                     occurred_at=messages("rossi")[-1].occurred_at, received_at=messages("rossi")[-1].occurred_at,
+                     payload={"type": "track", "userId": "C100235", "event": "Standing Order Created",
+                              "properties": {"holders": ["C100234", "C100235"], "note": "with giorgio.rossi@example.org"}},
+                     event="Standing Order Created", user_id="C100235")
     with container.engine.begin() as conn:
-        log.append(conn, messages("rossi"))
+        log.append(conn, [*messages("rossi"), gaias])
     container.pipeline.run_until_idle()
     giorgio = ["giorgio.rossi@example.org", "+393351234567", "Giorgio", "web-77c0", "1000871", "C100234"]
     assert all(i in database_text(container) for i in giorgio)
@@ -115,6 +120,9 @@ def test_erasing_one_of_a_household_keeps_the_other(container: Container) -> Non
     after = database_text(container)
     assert [i for i in giorgio if i in after] == []
     assert "gaia.rossi@example.org" in after and "+393357654321" in after
+    with container.engine.connect() as conn:
+        kept = conn.execute(select(events.c.payload).where(events.c.message_id == "gaia-joint")).scalar_one()
+    assert kept["properties"]["holders"] == ["[erased]", "C100235"]  # Gaia's own event stays, without him
     with container.engine.connect() as conn:
         gaia = subjects.resolve(conn, "email", "gaia.rossi@example.org")
         assert subjects.find(conn, "user_id", "C100234") is None

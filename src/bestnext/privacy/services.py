@@ -16,7 +16,7 @@ from bestnext.clock import Clock
 from bestnext.db import metadata
 from bestnext.eventlog import admission
 from bestnext.eventlog.tables import events
-from bestnext.privacy import contributions, registry, subjects, tombstones
+from bestnext.privacy import contributions, registry, scrub, subjects, tombstones
 
 log = structlog.get_logger(__name__)
 
@@ -75,16 +75,32 @@ def _identifiers(conn: Connection, person_id: str) -> tuple[set[str], set[tuple[
     return ids, messages
 
 
+def _raw_values(conn: Connection, person_id: str) -> set[str]:
+    """Identifier values exactly as the person's messages carried them (for :mod:`scrub`)."""
+    found: set[str] = set()
+    for row in conn.execute(select(events.c.user_id, events.c.anonymous_id, events.c.payload)
+                            .where(events.c.person_id == person_id)):
+        found |= {v for v in (row.user_id, row.anonymous_id) if v}
+        payload = row.payload or {}
+        context = payload.get("context") if isinstance(payload.get("context"), dict) else {}
+        for traits in (payload.get("traits"), (context or {}).get("traits")):
+            if isinstance(traits, dict):
+                found |= {str(traits[k]) for k in ("email", "phone") if traits.get(k)}
+    return found
+
+
 def erase(conn: Connection, person_id: str, at: datetime) -> dict[str, Any]:
     """Erase the person from every contributor, leaving hash tombstones. Caller commits,
     then calls :func:`compact` so that nothing lingers in database files."""
     install()
     ids, messages = _identifiers(conn, person_id)
+    raw = _raw_values(conn, person_id)
     buried = tombstones.bury(conn, ids, messages, at)
     names = []
     for contributor in registry.contributors(metadata):
         contributor.erase(conn, person_id)
         names.append(contributor.name)
+    scrub.scrub(conn, raw | {i.split(":", 1)[1] for i in ids})
     log.info("person_erased", person_id=person_id, tombstones=buried, contributors=len(names))
     return {"person_id": person_id, "erased_at": at.isoformat(), "tombstones": buried,
             "contributors": names}
