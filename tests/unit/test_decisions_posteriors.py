@@ -51,3 +51,25 @@ def test_refresh_after_learning_and_other_model_kinds() -> None:
     table.refresh(("r", "sms"))
     mu, sd = table.posteriors([("r", "sms")], FEATURES, True)
     assert (mu[0], sd[0]) == pytest.approx(river.posterior({**FEATURES, "ctx:channel=sms": 1.0}))
+
+
+def test_cached_plans_follow_new_and_replaced_models() -> None:
+    bank = trained_bank(np.random.default_rng(6))
+    table = PosteriorTable(bank)
+    pairs = [("a", "email"), ("new", "email"), ("b", "sms")]
+    before = table.posteriors(pairs, FEATURES, True)
+    x = {**FEATURES, "ctx:channel=email": 1.0}
+    for _ in range(20):
+        bank.learn("new", "email", x, 1.0)
+    table.refresh(("new", "email"))
+    bank.models[("a", "email")] = river = RiverLogit()  # a key changes kind: its row is dropped
+    table.refresh(("a", "email"))
+    for _ in range(5):
+        bank.learn("newer", "email", x, 0.0)
+    table.refresh(("newer", "email"))  # must not take the row of another model
+    mu, sd = table.posteriors([*pairs, ("newer", "email")], FEATURES, True)
+    assert mu[1] > before[0][1]
+    assert (mu[0], sd[0]) == pytest.approx(river.posterior(x))
+    for n, key in ((1, ("new", "email")), (2, ("b", "sms")), (3, ("newer", "email"))):
+        channel_x = {**FEATURES, f"ctx:channel={key[1]}": 1.0}
+        assert (mu[n], sd[n]) == pytest.approx(bank.model(*key).posterior(channel_x), rel=1e-4)

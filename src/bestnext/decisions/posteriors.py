@@ -19,6 +19,7 @@ from bestnext.decisions.learning.features import drop_behavioural
 from bestnext.decisions.learning.models import BIAS, BayesLogit, _bucket, hashed
 
 Key = tuple[str, str]
+_Group = tuple[str, "np.ndarray[Any, np.dtype[np.intp]]", "np.ndarray[Any, np.dtype[np.intp]]", list[int]]
 
 
 class PosteriorTable:
@@ -42,6 +43,8 @@ class PosteriorTable:
         self.dim, self.prior_bias, self.prior_precision = prior.dim, prior.prior_bias, prior.prior_precision
         self.bias = _bucket(BIAS, self.dim)
         self.rows: dict[Key, int] = {}
+        self._plans: dict[tuple[Key, ...], list[_Group]] = {}
+        self._next_row = 0
         # float32 rows: 2 x 16 KiB per trained model with the default 4096 buckets
         self.mean = np.zeros((0, self.dim), dtype=np.float32)
         self.var = np.zeros((0, self.dim), dtype=np.float32)
@@ -57,11 +60,14 @@ class PosteriorTable:
         if state.get("kind") != BayesLogit.kind or int(state["dim"]) != self.dim \
                 or float(state["prior_bias"]) != self.prior_bias \
                 or float(state["prior_precision"]) != self.prior_precision:
-            self.rows.pop(key, None)  # asked one by one
+            if self.rows.pop(key, None) is not None:  # asked one by one from now on
+                self._plans.clear()
             return
         row = self.rows.get(key)
         if row is None:
-            row = self.rows[key] = len(self.rows)
+            self._plans.clear()
+            row = self.rows[key] = self._next_row
+            self._next_row += 1
             if row >= len(self.mean):
                 grow = max(16, len(self.mean))
                 self.mean = np.vstack([self.mean, np.zeros((grow, self.dim), dtype=np.float32)])
@@ -74,6 +80,29 @@ class PosteriorTable:
         for i, q in state["precision"].items():
             self.var[row, int(i)] = 1.0 / float(q)
 
+    def _plan(self, pairs: Sequence[Key]) -> list[_Group]:
+        """Per channel: positions of dense pairs with their rows, and the other positions
+        (cached: a catalog asks for the same pairs again and again)."""
+        key = tuple(pairs)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        by_channel: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        for n, pair in enumerate(pairs):
+            dense, rows, slow = by_channel.setdefault(pair[1], ([], [], []))
+            row = self.rows.get(pair)
+            if row is None:
+                slow.append(n)
+            else:
+                dense.append(n)
+                rows.append(row)
+        plan = [(channel, np.array(dense, dtype=np.intp), np.array(rows, dtype=np.intp), slow)
+                for channel, (dense, rows, slow) in by_channel.items()]
+        if len(self._plans) >= 256:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
     def posteriors(self, pairs: Sequence[Key], features: Mapping[str, float],
                    profiling: bool) -> tuple[list[float], list[float]]:
         """Mean and standard deviation of the logit of each ``(action, channel)`` model, for
@@ -81,20 +110,12 @@ class PosteriorTable:
         base = drop_behavioural(features, profiling)
         mu = np.zeros(len(pairs))
         var = np.zeros(len(pairs))
-        by_channel: dict[str, list[int]] = {}
-        for n, (_, channel) in enumerate(pairs):
-            by_channel.setdefault(channel, []).append(n)
-        for channel, members in by_channel.items():
+        for channel, dense, rows, slow in self._plan(pairs):
             x = {**base, f"ctx:channel={channel}": 1.0}
             h = hashed(x, self.dim)
             idx = np.array(list(h.keys()), dtype=np.intp)
             v = np.array(list(h.values()), dtype=np.float32)
-            dense: list[int] = []
-            slow: list[int] = []
-            for n in members:
-                (dense if pairs[n] in self.rows else slow).append(n)
-            if dense:
-                rows = np.array([self.rows[pairs[n]] for n in dense], dtype=np.intp)
+            if len(dense):
                 mu[dense] = self.mean[np.ix_(rows, idx)] @ v
                 var[dense] = self.var[np.ix_(rows, idx)] @ (v * v)
             for n in slow:
