@@ -226,5 +226,9 @@ def test_holiday_interest_of_a_lead_without_email_books_the_next_working_day_cal
     interest = [a for a in actions if a["journey"] == "product_interest"]
     assert [a["channel"] for a in interest if a["channel"] != "branch"] == ["call_center"]
     assert interest[0]["at"] == "2018-04-26T09:00:00+02:00"
+    call = next(a for a in interest if a["channel"] == "call_center")
+    assert call["offer"] == "branch_visit_gift"
+    briefings = [a for a in interest if a["channel"] == "branch"]
+    assert briefings and briefings[0]["at"] == call["at"], "the branch is briefed for the booked call"
     _quiet_ok(actions)
     _budget_ok(actions)

@@ -157,6 +157,7 @@ class Send(_Step):
     text: dict[str, str] = {}
     assignee: str | None = None
     remember_as: str | None = None  # store the due time in vars (e.g. call_at)
+    mark: str | None = None  # set vars[mark] = true once scheduled (e.g. call_booked)
 
 
 class OpenCase(_Step):

@@ -205,6 +205,8 @@ class StepRunner:
                                  "action": action, "product": product, "due_at": due, "based_on": list(based_on)})
         if step.remember_as:
             inst.vars[step.remember_as] = due.isoformat()
+        if step.mark:
+            inst.vars[step.mark] = True
         return step.next
 
     def _fits_budget(self, conn: Connection, person_id: str, due: datetime) -> bool:
