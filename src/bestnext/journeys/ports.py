@@ -229,3 +229,11 @@ def record_traits(conn: Connection, person_id: str, traits: dict[str, Any], mess
                    occurred_at=at, received_at=at, payload=payload, user_id=payload.get("userId"),
                    anonymous_id=payload.get("anonymousId"))
     return log.append(conn, [new]) == 1
+
+
+def is_behavioural(signal: str) -> bool:
+    """Whether a journey's trigger is a behavioural signal (its marketing use needs profiling)."""
+    policy = _module("bestnext.consent.policy", required=False)
+    if policy is None:
+        return signal not in ("Form Submitted", "Lead Received", "identify")
+    return str(policy.signal_category(signal)) in ("behavioural", "DataCategory.BEHAVIOURAL")

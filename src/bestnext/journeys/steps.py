@@ -153,7 +153,7 @@ class StepRunner:
             if found is None:
                 return step.on_none
             at = found
-        behavioural = inst.vars.get("trigger") not in ("Form Submitted", "Lead Received")
+        behavioural = ports.is_behavioural(str(inst.vars.get("trigger") or ""))
         if step.purpose == "marketing" and not ports.may_contact(
                 conn, inst.person_id, "marketing", channel or "email", at, behavioural):
             return step.on_none
