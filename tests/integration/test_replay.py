@@ -75,3 +75,18 @@ def test_seed_acceptance_check() -> None:
     proc = subprocess.run([sys.executable, str(CHECK), str(Path(sys.executable).parent / "bestnext")],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+@pytest.mark.skipif(not CHECK.exists(), reason="../shared/scenarios not present")
+@pytest.mark.parametrize(("name", "refused"), [("martina", "profiling"), ("antonio", "own_marketing"),
+                                               ("rossi", "own_marketing")])
+def test_seed_with_a_consent_refused_gets_no_marketing(name: str, refused: str) -> None:
+    lines = []
+    for raw in (CHECK.parent / f"{name}.jsonl").read_text().splitlines():
+        message = json.loads(raw)
+        if message.get("event") == "Consent Preferences Updated":
+            message["properties"]["purposes"][refused] = False
+            message["context"]["consent"]["categoryPreferences"][refused] = False
+        lines.append(json.dumps(message))
+    actions = replay_text("\n".join(lines) + "\n").actions
+    assert actions and not [a for a in actions if a["purpose"] == "marketing"]
