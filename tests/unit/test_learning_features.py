@@ -14,6 +14,7 @@ keys = st.one_of(st.text(min_size=1, max_size=12),
                  st.builds(lambda p, s: p + s, st.sampled_from(BEHAVIOURAL_PREFIXES), st.text(max_size=8)))
 
 
+@settings(deadline=None)
 @given(st.dictionaries(keys, st.floats(-10, 10), max_size=12))
 def test_without_profiling_no_behavioural_key_survives_and_nothing_else_is_lost(x: dict[str, float]) -> None:
     kept = drop_behavioural(x, profiling=False)
@@ -43,7 +44,7 @@ def test_a_person_without_profiling_gets_the_same_answer_whatever_their_behaviou
     assert a == b
 
 
-@settings(max_examples=80)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=2, max_size=40))
 def test_auc_is_the_probability_that_a_positive_outranks_a_negative(rows: list[tuple[float, bool]]) -> None:
     p, y = [r[0] for r in rows], [r[1] for r in rows]
