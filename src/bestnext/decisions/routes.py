@@ -49,10 +49,12 @@ def create_decision(body: DecisionCreate, container: ContainerDep, _who: Decider
     now = container.clock.now()
     context = DecisionContext(at=now, reason=body.reason, inbound_channel=body.inbound_channel,
                               language=body.language, based_on=tuple(body.based_on), variables=body.variables)
+    with read(container.engine) as conn:  # decide without holding the write lock
+        decided = services.prepare(conn, body.person_id, context, body.channel, body.n,
+                                   config_dir=container.settings.config_dir)
     with container.engine.begin() as conn:
-        decision_id, decision = services.decide_logged(conn, body.person_id, context, body.channel, body.n,
-                                                       config_dir=container.settings.config_dir)
-    return services.decision_public(decision_id, body.person_id, now, decision)
+        services.log_decision(conn, decided)
+    return services.decision_public(decided.id, body.person_id, now, decided.decision)
 
 
 @router.post("/v1/decisions/{decision_id}/outcome")

@@ -130,7 +130,25 @@ def decide(conn: Connection, person_id: str, context: DecisionContext, channel: 
 def decide_logged(conn: Connection, person_id: str, context: DecisionContext, channel: str | None = None,
                   n: int = 3, *, config_dir: Path | None = None, view: ProfileView | None = None,
                   rng: np.random.Generator | None = None) -> tuple[str, Decision]:
-    """Decide and log; returns ``(decision id, decision)``."""
+    """Decide and log in the caller's transaction; returns ``(decision id, decision)``."""
+    decided = prepare(conn, person_id, context, channel, n, config_dir=config_dir, view=view, rng=rng)
+    log_decision(conn, decided)
+    return decided.id, decided.decision
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A decision made and not yet logged (see :func:`prepare` and :func:`log_decision`)."""
+
+    id: str
+    decision: Decision
+    row: dict[str, Any]
+
+
+def prepare(conn: Connection, person_id: str, context: DecisionContext, channel: str | None = None,
+            n: int = 3, *, config_dir: Path | None = None, view: ProfileView | None = None,
+            rng: np.random.Generator | None = None) -> Decided:
+    """Decide, reading only: the API decides in a read transaction and logs in a short write one."""
     if n < 1:
         raise InvalidInput("n must be at least 1")
     if context.at is None:
@@ -144,11 +162,16 @@ def decide_logged(conn: Connection, person_id: str, context: DecisionContext, ch
     decision = decide_pure(view, context, rt.catalog, policy, rt.models(conn), consent=consent,
                            channel=channel, n=n, rng=rng if rng is not None else _seeded(person_id, at, context, channel))
     decision_id = str(uuid.uuid4())
-    store.insert_decision(conn, _decision_row(decision_id, person_id, at, channel, context, view, decision,
-                                              consent("profiling", ["behavioural"], context.inbound_channel, at)))
-    log.info("decided", decision_id=decision_id, person_id=person_id, control=decision.control,
-             actions=[a.action_id for a in decision.ranked])
-    return decision_id, decision
+    profiling = consent("profiling", ["behavioural"], context.inbound_channel, at)
+    return Decided(decision_id, decision,
+                   _decision_row(decision_id, person_id, at, channel, context, view, decision, profiling))
+
+
+def log_decision(conn: Connection, decided: Decided) -> None:
+    """Log a prepared decision (its outcomes can be recorded from then on)."""
+    store.insert_decision(conn, decided.row)
+    log.info("decided", decision_id=decided.id, person_id=decided.row["person_id"],
+             control=decided.decision.control, actions=[a.action_id for a in decided.decision.ranked])
 
 
 def _seeded(person_id: str, at: datetime, context: DecisionContext, channel: str | None) -> np.random.Generator:
@@ -256,5 +279,5 @@ def at_risk_of_abandonment(conn: Connection, at: datetime, within: timedelta = t
             for r in store.unanswered(conn, at + within)]
 
 
-__all__ = ["OutcomeRecorded", "Runtime", "at_risk_of_abandonment", "decide", "decide_logged",
-           "decision_public", "models_report", "record_outcome", "runtime"]
+__all__ = ["Decided", "OutcomeRecorded", "Runtime", "at_risk_of_abandonment", "decide", "decide_logged",
+           "decision_public", "log_decision", "models_report", "prepare", "record_outcome", "runtime"]
