@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+# bestnext.cli.common is imported inside the commands: the CLI root imports this module while
+# it mounts the contexts, and a top-level import of the CLI package would be circular.
 import secrets
 
 import typer
 
 from bestnext.access import users
 from bestnext.access.model import Role
-from bestnext.cli.common import console, container, print_json
 
 app = typer.Typer(help="Console users (the bank's people who log in to the web console).",
                   no_args_is_help=True)
@@ -21,6 +22,7 @@ def create(username: str, role: Role = typer.Option(..., help="The user's role."
            branch: str | None = typer.Option(None, help="Branch id (branch users), e.g. MI02."),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Create a console user."""
+    from bestnext.cli.common import console, container, print_json
     generated = password is None
     secret = password or secrets.token_urlsafe(12)
     with container() as c, c.engine.begin() as conn:
@@ -38,6 +40,7 @@ def create(username: str, role: Role = typer.Option(..., help="The user's role."
 @app.command("list")
 def list_() -> None:
     """List console users (never their password hashes)."""
+    from bestnext.cli.common import container, print_json
     with container() as c, c.engine.begin() as conn:
         print_json([{"username": u.username, "role": u.role.value, "branch_id": u.branch_id,
                      "created_at": u.created_at, "disabled_at": u.disabled_at}
@@ -47,6 +50,7 @@ def list_() -> None:
 @app.command("disable")
 def disable(username: str) -> None:
     """Disable a user and end their sessions."""
+    from bestnext.cli.common import console, container
     with container() as c, c.engine.begin() as conn:
         users.disable_user(conn, username, c.clock.now())
     console.print(f"user [bold]{username}[/bold] disabled")
@@ -55,6 +59,7 @@ def disable(username: str) -> None:
 @app.command("demo")
 def demo() -> None:
     """Create the demo bank's users (one per role) and print their logins."""
+    from bestnext.cli.common import console, container
     with container() as c, c.engine.begin() as conn:
         if c.settings.environment == "production":
             raise typer.BadParameter("demo users are never created in production")
