@@ -158,3 +158,29 @@ def test_a_new_journey_version_without_the_waiting_step_ends_the_instance(db_url
         assert tuple(row) == ("exited", "journey_changed", 1)
     finally:
         c.dispose()
+
+
+def test_failed_operation_opens_a_case_and_books_the_service_call(db_url: str, tmp_path: Path) -> None:
+    from bestnext.channels import cases
+
+    clock = VirtualClock(datetime(2025, 6, 23, 19, 29, tzinfo=UTC))  # 21:29 in Rome
+    c = _container(db_url, clock, tmp_path)
+    try:
+        _accept(c, [{"type": "identify", "messageId": "f0", "userId": "C5", "timestamp": clock.now().isoformat(),
+                     "traits": {"first_name": "Gio", "email": "gio@example.org"}, "context": {"touchpoint": "app"}},
+                    {"type": "track", "messageId": "f1", "userId": "C5", "event": "Transfer Failed",
+                     "timestamp": clock.now().isoformat(), "properties": {"reason": "security_token_error"},
+                     "context": {"touchpoint": "ebanking"}}])
+        with read(c.engine) as conn:
+            person = _person(conn)
+            opened = cases.list_cases(conn, person_id=person)
+            rows = outbox.of_person(conn, person)
+        assert [(k.type, k.status) for k in opened] == [("token_shipment", "open")]
+        assert [(r.action.channel, r.action.action, r.action.due_at) for r in rows] == [
+            ("call_center", "recontact_failed_operation", datetime(2025, 6, 24, 7, 0, tzinfo=UTC))]
+        clock.advance_to(datetime(2025, 6, 24, 7, 1, tzinfo=UTC))
+        c.service("timers").fire_due()
+        with read(c.engine) as conn:
+            assert [k.status for k in cases.list_cases(conn, person_id=person)] == ["resolved"]
+    finally:
+        c.dispose()

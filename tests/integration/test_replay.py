@@ -90,3 +90,15 @@ def test_seed_with_a_consent_refused_gets_no_marketing(name: str, refused: str) 
         lines.append(json.dumps(message))
     actions = replay_text("\n".join(lines) + "\n").actions
     assert actions and not [a for a in actions if a["purpose"] == "marketing"]
+
+
+@pytest.mark.skipif(not CHECK.exists(), reason="../shared/scenarios not present")
+def test_the_same_replay_on_both_databases(db_url: str) -> None:
+    """The engine is the same on PostgreSQL: the Rossi history gives the same actions."""
+    text = (CHECK.parent / "rossi.jsonl").read_text()
+    got = replay_text(text, database_url=db_url).actions
+    key = sorted((a["at"], a["channel"], a["purpose"], a["action"], a["product"] or "") for a in got)
+    assert key == sorted((a["at"], a["channel"], a["purpose"], a["action"], a["product"] or "")
+                         for a in replay_text(text).actions)
+    assert ("2025-06-23T21:38:00+02:00", "social", "service", "answer_request", "") in key
+    assert ("2025-06-24T09:00:00+02:00", "call_center", "service", "recontact_failed_operation", "") in key

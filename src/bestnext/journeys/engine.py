@@ -55,11 +55,10 @@ class JourneyEngine:
         self._log.append(store.step_row(instance_id, step, kind, self.clock.now(), outcome))
 
     def on_event(self, conn: Connection, event: LoggedEvent) -> None:
-        try:
-            self._on_event(conn, event)
-        finally:
-            store.log_steps(conn, self._log)
-            self._log.clear()
+        self._log.clear()
+        self._on_event(conn, event)
+        store.log_steps(conn, self._log)
+        self._log.clear()
 
     def _on_event(self, conn: Connection, event: LoggedEvent) -> None:
         if event.person_id is None:
@@ -147,11 +146,10 @@ class JourneyEngine:
 
     # -- timers -------------------------------------------------------------------------------
     def on_timer(self, conn: Connection, timer: Timer) -> None:
-        try:
-            self._on_timer(conn, timer)
-        finally:
-            store.log_steps(conn, self._log)
-            self._log.clear()
+        self._log.clear()
+        self._on_timer(conn, timer)
+        store.log_steps(conn, self._log)
+        self._log.clear()
 
     def _on_timer(self, conn: Connection, timer: Timer) -> None:
         self.steps.forget()

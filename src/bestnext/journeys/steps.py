@@ -141,7 +141,8 @@ class StepRunner:
     def _open_case(self, conn: Connection, _j: Journey, inst: Instance, step: OpenCase,
                    _f: dict[str, Any]) -> Outcome:
         inst.vars["case_id"] = ports.open_case(conn, inst.person_id, step.type, self.now,
-                                               tuple(inst.vars.get("based_on", [])), f"{inst.id}:{step.id}",
+                                               tuple(inst.vars.get("based_on", [])),
+                                               str(uuid.uuid5(uuid.NAMESPACE_URL, f"{inst.id}:{step.id}")),
                                                self.config_dir)
         return step.next
 
