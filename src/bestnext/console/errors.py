@@ -38,4 +38,4 @@ def install(app: FastAPI) -> None:
             return render(request, "error.html", {"status": exc.status, "title": exc.title,
                                                   "detail": exc.detail, "errors": exc.errors},
                           status_code=exc.status)
-        return problems.problem_response(exc, request.url.path)
+        return problems.problem_response(exc, problems.instance_of(request))

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from bestnext.api.problems import problem_response
+from bestnext.api.problems import instance_of, problem_response
 from bestnext.errors import BestnextError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from bestnext.ingest import cloudevents, wire
 from bestnext.ingest.services import Receiver, raise_for_errors
@@ -52,7 +52,7 @@ class CorsRoute(APIRoute):
                     raise Forbidden(f"Origin '{origin}' may not send events (BESTNEXT_CORS_ORIGINS).")
                 response = await handler(request)
             except BestnextError as exc:
-                response = problem_response(exc, request.url.path)
+                response = problem_response(exc, instance_of(request))
             _cors(request, response)
             return response
 
