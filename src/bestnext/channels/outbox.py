@@ -111,6 +111,12 @@ def cancel(conn: Connection, action_id: str, worker: str, reason: str) -> bool:
         status=Status.CANCELLED.value, last_error=reason[:500], lease_until=None)).rowcount == 1
 
 
+def cancel_pending(conn: Connection, action_id: str, reason: str) -> bool:
+    """Cancel an action nobody holds (still pending): consent was withdrawn meanwhile."""
+    return conn.execute(update(outbox).where(outbox.c.id == action_id, outbox.c.status == Status.PENDING.value)
+                        .values(status=Status.CANCELLED.value, last_error=reason[:500])).rowcount == 1
+
+
 def reschedule(conn: Connection, action_id: str, worker: str, at: datetime, reason: str) -> bool:
     """Not now (quiet hours, budget): pending again at ``at``; not counted as an attempt."""
     return conn.execute(update(outbox).where(_mine(action_id, worker)).values(
