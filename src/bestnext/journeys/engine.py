@@ -47,6 +47,7 @@ class JourneyEngine:
         self.steps = StepRunner(self, config_dir)
         self.wake = wake or (lambda: None)
         self.steps_run = 0
+        self.awaited = _awaited(self.journeys.values())
         self._log: list[dict[str, Any]] = []
 
     # -- events -------------------------------------------------------------------------------
@@ -65,12 +66,15 @@ class JourneyEngine:
             return
         self.steps.forget()
         facts = event_facts(event, self.signals)
+        entering = [j for j in self.journeys.values()
+                    if any(self._entry_matches(conn, t, event.person_id, facts) for t in j.entry)]
+        if not entering and facts["event.name"] not in self.awaited and "*" not in self.awaited:
+            return  # neither starts a journey nor is awaited by one: nothing to read
         active = store.of_person(conn, event.person_id)
         for inst in active:
             self._advance_on_event(conn, inst, event, facts)
-        for journey in self.journeys.values():
-            if any(self._entry_matches(conn, t, event.person_id, facts) for t in journey.entry):
-                self._enter(conn, journey, event, facts, active)
+        for journey in entering:
+            self._enter(conn, journey, event, facts, active)
 
     def _entry_matches(self, conn: Connection, trigger: Trigger, person_id: str, facts: dict[str, Any]) -> bool:
         if not trigger_matches(trigger, facts):
@@ -205,6 +209,17 @@ class JourneyEngine:
         inst.waiting_event = None
         self.log(inst.id, inst.step or "-", "end", {"reason": reason, "message": message_id})
         store.save(conn, inst, self.clock.now(), end_reason=reason)
+
+
+def _awaited(journeys: Any) -> set[str]:
+    """Event names that can advance or end a running instance (waits, goals, exits); ``*`` when
+    a trigger names only a message type."""
+    names: set[str] = set()
+    for journey in journeys:
+        for trigger in [*journey.goals, *journey.exits]:
+            names.add(trigger.event or trigger.type or "*")
+        names.update(step.event for step in journey.steps if isinstance(step, WaitEvent))
+    return names
 
 
 class JourneysProcessor:

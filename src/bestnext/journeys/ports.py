@@ -48,6 +48,7 @@ class Offer:
     channel: str
     text: str
     valid_until: str | None = None
+    decision_id: str | None = None  # the logged decision: sends report their outcomes to it
 
 
 def profile_facts(conn: Connection, person_id: str) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def decide(conn: Connection, person_id: str, at: datetime, *, channel: str | Non
     for item in ranked:
         until = getattr(item, "offer_valid_until", None)
         return Offer(item.action_id, item.purpose, item.product, item.offer, item.channel, item.text,
-                     until.isoformat() if until else None)
+                     until.isoformat() if until else None, getattr(item, "decision_id", None))
     return None
 
 

@@ -168,7 +168,7 @@ class StepRunner:
             return step.on_none
         inst.vars[step.store] = {"action": offer.action, "purpose": offer.purpose, "product": offer.product,
                                  "offer": offer.offer, "channel": offer.channel, "text": offer.text,
-                                 "valid_until": offer.valid_until}
+                                 "valid_until": offer.valid_until, "decision_id": offer.decision_id}
         if step.remember_as:
             inst.vars[step.remember_as] = at.isoformat()
         return step.next
@@ -197,7 +197,9 @@ class StepRunner:
             offer = None  # an incentive only goes with the product it belongs to
         assignee = self._assignee(conn, channel, step, inst)
         data = {k: v for k, v in (("branch", assignee if channel == "branch" else None),
-                                  ("valid_until", decided.get("valid_until"))) if v}
+                                  ("valid_until", decided.get("valid_until")),
+                                  ("decision_id", decided.get("decision_id") if action == decided.get("action")
+                                   else None)) if v}
         ports.enqueue(conn, action_id=action_id, person_id=inst.person_id, channel=channel, purpose=purpose,
                       action=action, due_at=due, product=product, offer=offer, journey=journey.id,
                       based_on=based_on, assignee=assignee, text=text, now=self.now, data=data)
