@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from bestnext import logging as bn_logging
 from bestnext.channels.processor import ChannelsProcessor
+from bestnext.channels.wiring import cover_post_batches
 from bestnext.clock import Clock, SystemClock
 from bestnext.consent import processor as consent_processor
 from bestnext.db import create_db_engine
@@ -67,6 +68,7 @@ def _processors(container: Container) -> list[Processor]:
     processors.append(ProfilesProcessor())  # profiles: after identity
     processors.append(consent_processor.install(container.clock))  # keep after identity and profiles
     processors.append(ChannelsProcessor())  # channels: after consent, before journeys
+    cover_post_batches(container.settings)  # channels: post batch files under privacy erasure
     processors.append(ContactsProcessor(container.settings.config_dir))  # decisions: before journeys
     processors.append(journeys_processor(container))  # journeys: last
     return processors

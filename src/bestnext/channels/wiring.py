@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import Connection
 
 from bestnext.calendar import WeeklyHours
-from bestnext.channels import ports
+from bestnext.channels import ports, post_privacy
 from bestnext.channels.config import ChannelsConfig, ProviderConfig, channels_config, operators_config
 from bestnext.channels.dispatcher import Dispatcher
 from bestnext.channels.providers import (
@@ -86,6 +86,17 @@ def dispatcher(container: Container, *, chosen: dict[str, Provider] | None = Non
         gate=gate or ports.gate_for(settings.config_dir), resolver=resolve,
         config=channels or channels_config(settings.config_dir),
         operators=operators_config(settings.config_dir), secret_key=settings.secret_key)
+
+
+def cover_post_batches(settings: Settings) -> None:
+    """Put the configured post batch directories under privacy export and erasure."""
+    try:
+        channels = channels_config(settings.config_dir)
+    except ConfigInvalid:  # reported by ``bestnext channels check``; nothing to cover yet
+        return
+    for cfg in channels.providers.values():
+        if cfg.kind == "batch_file":
+            post_privacy.install(settings.var_dir / str(cfg.option("directory", "post")))
 
 
 def check(config_dir: Path) -> list[str]:

@@ -102,3 +102,28 @@ def test_a_grant_cancels_nothing(vcontainer: Container) -> None:
         consent.record(conn, "p-1", {"profiling": False}, Source("web", "c-2"), T0)  # marketing still allowed
     with read(vcontainer.engine) as conn:
         assert outbox.get(conn, offer.id).status is Status.PENDING  # type: ignore[union-attr]
+
+
+def test_erasure_removes_the_persons_letters_from_post_batches(vcontainer: Container) -> None:
+    from bestnext.channels.providers import BatchFileProvider
+    from bestnext.channels.wiring import dispatcher
+    from bestnext.privacy import services as privacy
+
+    directory = vcontainer.settings.var_dir / "post"  # as configured in the demo bank's channels.yaml
+    d = dispatcher(vcontainer, chosen={"post": BatchFileProvider(directory)})
+    theirs, others = _action("p-1", "service", channel="post"), _action("p-2", "service", channel="post")
+    with vcontainer.engine.begin() as conn:
+        outbox.enqueue(conn, theirs)
+        outbox.enqueue(conn, others)
+    assert d.run_until_idle() == 2
+    [batch] = directory.glob("batch-*.jsonl")
+    assert theirs.id in batch.read_text() and others.id in batch.read_text()
+    with read(vcontainer.engine) as conn:
+        letters = privacy.export(conn, "p-1", T0)["post_batches"]
+    assert [letter["id"] for letter in letters] == [theirs.id]
+
+    with vcontainer.engine.begin() as conn:
+        privacy.erase(conn, "p-1", T0)
+    text = batch.read_text()
+    assert theirs.id not in text and "p-1" not in text
+    assert others.id in text and len(text.splitlines()) == 1
