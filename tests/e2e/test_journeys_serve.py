@@ -104,3 +104,49 @@ def test_timer_pending_at_a_kill_fires_once_after_restart(db_url: str, key: str,
         assert _sent(db_url, "ping-2") == ["sent"]  # exactly one action
     finally:
         restarted.stop()
+
+
+def test_timers_worker_process_fires_due_timers(db_url: str, tmp_path: Path) -> None:
+    """`bestnext worker --role timers` (production mode) fires the journeys' durable timers."""
+    import os
+    import signal
+    import subprocess
+
+    from bestnext.bootstrap import build
+    from bestnext.ingest import services as ingest
+    from bestnext.settings import Settings
+    from tests.support.server import BIN
+
+    config = _config(tmp_path, "1s")
+    c = build(Settings(database_url=db_url, environment="test", log_file=tmp_path / "t.log", config_dir=config))
+    try:
+        with c.engine.begin() as conn:
+            source = ingest.ensure_source(conn, "e2e-worker", "social", c.clock.now())
+            ingest.accept(conn, source, [{"type": "track", "messageId": "ping-w", "event": "Ping",
+                                          "anonymousId": "dev-w", "timestamp": c.clock.now().isoformat(),
+                                          "context": {"traits": {"email": "w@example.org"}}}], c.clock.now())
+        c.pipeline.run_until_idle()  # the journey waits on its timer; nothing fires it here
+    finally:
+        c.dispose()
+    env = {**os.environ, "BESTNEXT_DATABASE_URL": db_url, "BESTNEXT_CONFIG_DIR": str(config),
+           "BESTNEXT_LOG_FILE": str(tmp_path / "worker.log")}
+    worker = subprocess.Popen([str(BIN), "worker", "--role", "timers"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _timers_done(db_url) == 0:
+            time.sleep(0.2)
+        assert _timers_done(db_url) == 1
+        assert _sent(db_url, "ping-w") == ["pending"]  # enqueued for the dispatch workers
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(15)
+
+
+def _timers_done(db_url: str) -> int:
+    engine = create_db_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM timers WHERE status = 'done'")).scalar_one())
+    finally:
+        engine.dispose()
