@@ -119,6 +119,7 @@ class WaitEvent(_Step):
     event: str
     when: list[Condition] = []
     timeout: str
+    after_contact: bool = True  # count the timeout from the last contact's time (not from now)
     on_event: str
     on_timeout: str
 

@@ -33,7 +33,7 @@ def _module(name: str, required: bool = True) -> ModuleType | None:
         return importlib.import_module(name)
     except ImportError as exc:
         if required:
-            raise Unavailable(f"journeys need {name}, which is not installed") from exc
+            raise Unavailable(f"journeys need {name}, which cannot be imported: {exc}") from exc
         return None
 
 

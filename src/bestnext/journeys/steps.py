@@ -101,7 +101,10 @@ class StepRunner:
 
     def _wait_event(self, conn: Connection, _j: Journey, inst: Instance, step: WaitEvent,
                     _f: dict[str, Any]) -> Outcome:
-        self.engine.park_until(conn, inst, step.id, self.now + parse_duration(step.timeout), event=step.event)
+        start = self.now
+        if step.after_contact and inst.vars.get("last_due"):
+            start = max(start, as_utc(datetime.fromisoformat(str(inst.vars["last_due"]))))
+        self.engine.park_until(conn, inst, step.id, start + parse_duration(step.timeout), event=step.event)
         return "park"
 
     def _branch(self, conn: Connection, _j: Journey, inst: Instance, step: Branch, facts: dict[str, Any]) -> Outcome:
@@ -210,6 +213,7 @@ class StepRunner:
             inst.vars[step.remember_as] = due.isoformat()
         if step.mark:
             inst.vars[step.mark] = True
+        inst.vars["last_due"] = due.isoformat()
         return step.next
 
     def _fits_budget(self, conn: Connection, person_id: str, due: datetime) -> bool:
