@@ -92,6 +92,8 @@ def test_no_reply_means_at_most_three_attempts_within_seven_days() -> None:
     attempts = [a for a in actions if a["action"] == "lead_first_contact"]
     assert 2 <= len(attempts) <= 3
     assert _at(attempts[-1]) - _at(attempts[0]) <= timedelta(days=7)
+    gaps = [_at(b) - _at(a) for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert all(g >= timedelta(days=2) for g in gaps), gaps  # each waits 2 days from the last contact
     _quiet_ok(actions)
 
 
