@@ -18,6 +18,7 @@ from bestnext.clock import Clock, SystemClock
 from bestnext.consent import processor as consent_processor
 from bestnext.db import create_db_engine
 from bestnext.decisions.contacts import ContactsProcessor
+from bestnext.decisions.ignored import install_timer as install_ignored_timer
 from bestnext.eventlog import Notifier, Pipeline, Processor
 from bestnext.identity.processor import IdentityProcessor
 from bestnext.ingest.services import Receiver as IngestReceiver
@@ -70,5 +71,6 @@ def _processors(container: Container) -> list[Processor]:
     processors.append(ChannelsProcessor())  # channels: after consent, before journeys
     cover_post_batches(container.settings)  # channels: post batch files under privacy erasure
     processors.append(ContactsProcessor(container.settings.config_dir))  # decisions: before journeys
+    install_ignored_timer(container)  # decisions: impressions without a response become "ignored"
     processors.append(journeys_processor(container))  # journeys: last
     return processors

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from bestnext.calendar import BusinessCalendar
 from bestnext.channels import branch, calls, cases, timeline
 from bestnext.channels.config import OperatorsConfig
-from bestnext.channels.model import OutboundAction
+from bestnext.channels.model import OutboundAction, decision_of
 from bestnext.eventlog.tables import events
 
 CALENDAR = BusinessCalendar()
@@ -41,7 +41,7 @@ def call_task_for(conn: Connection, action: OutboundAction, now: datetime, ops: 
     due = CALENDAR.next_open(max(action.due_at, now), center.weekly_hours())
     offer_allowed = action.purpose == "marketing" and not cases.has_open_case(conn, action.person_id)
     context = {"why": {"action": action.action, "purpose": action.purpose, "product": action.product,
-                       "offer": action.offer, "journey": action.journey},
+                       "offer": action.offer, "journey": action.journey, **decision_of(action.data)},
                **_events(conn, action.person_id, action.based_on, 10)}
     return calls.create(
         conn, person_id=action.person_id, queue=action.assignee or center.queue,
@@ -78,7 +78,8 @@ def record_outcome(conn: Connection, task_id: str, outcome: str, operator: str, 
                     touchpoint="call_center", now=now,
                     properties={"outcome": outcome, "task_id": task.id, "action": task.action,
                                 "action_id": task.action_id, "product": task.product, "offer": task.offer,
-                                "operator": task.operator, "purpose": task.purpose})
+                                "operator": task.operator, "purpose": task.purpose,
+                                **decision_of((task.context or {}).get("why") or {})})
     if outcome == "complaint":
         kind = ops.case_types.get("complaint")
         cases.open_case(conn, task.person_id, "complaint", team=kind.team if kind else "customer_care",

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine
 
 from bestnext.channels import assisted, calls, metrics, outbox, timeline
 from bestnext.channels.config import ChannelsConfig, OperatorsConfig
-from bestnext.channels.model import SENT_EVENTS, OutboxRow, Rendered, SendError, backoff
+from bestnext.channels.model import SENT_EVENTS, OutboxRow, Rendered, SendError, backoff, decision_of
 from bestnext.channels.ports import Gate, Resolver
 from bestnext.channels.providers import Provider
 from bestnext.channels.render import render
@@ -150,7 +150,8 @@ class Dispatcher:
                         now=now, properties={"action_id": a.id, "action": a.action, "channel": a.channel,
                                              "purpose": a.purpose, "product": a.product, "offer": a.offer,
                                              "journey": a.journey, "based_on": list(a.based_on),
-                                             "assignee": a.assignee, "provider_message_id": provider_id})
+                                             "assignee": a.assignee, "provider_message_id": provider_id,
+                                             **decision_of(a.data)})
         metrics.SENT.labels(a.channel).inc()
 
     def _failed(self, conn: Connection, row: OutboxRow, exc: SendError) -> None:

@@ -115,6 +115,20 @@ class SendError(Exception):
         self.permanent = permanent
 
 
+def decision_of(data: dict[str, Any]) -> dict[str, str]:
+    """``{"decision_id": ...}`` when the action came from a logged NBA decision, else ``{}``:
+    the channels copy it into the timeline events of the contact, so that sends and call
+    outcomes reach the decision and teach its model.
+
+    Examples
+    --------
+    >>> decision_of({"decision_id": "d-1", "branch": "b"}), decision_of({})
+    ({'decision_id': 'd-1'}, {})
+    """
+    found = data.get("decision_id")
+    return {"decision_id": str(found)} if found else {}
+
+
 def backoff(attempts: int, rng: random.Random, *, base: float = 30.0, cap: float = 3600.0) -> float:
     """Seconds to wait before retry number ``attempts`` (1-based): exponential, capped,
     with "equal jitter" (half fixed, half random) so that retries of many actions spread out.

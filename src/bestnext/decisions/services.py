@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from bestnext.calendar import BusinessCalendar
 from bestnext.clock import as_utc
-from bestnext.decisions import store
+from bestnext.decisions import ignored, store
 from bestnext.decisions.arbitration import PolicyInputs
 from bestnext.decisions.arbitration import decide as decide_pure
 from bestnext.decisions.catalog import Catalog, load_catalog
@@ -224,12 +224,14 @@ def record_outcome(conn: Connection, decision_id: str, action_id: str, outcome: 
     if outcome == "converted" and at - as_utc(decision["at"]) > CONVERSION_WINDOW:
         reward = None
     already_learned = any(o["action_id"] == action_id and o["reward"] is not None for o in previous)
-    learn = reward is not None and not already_learned
+    learn = reward is not None and not already_learned and may_learn_from(conn, person_id, action["channel"], at)
     if not store.insert_outcome(conn, {"decision_id": decision_id, "action_id": action_id,
                                        "channel": action["channel"], "outcome": outcome, "offer": action["offer"],
                                        "reward": reward if learn else None, "at": at}):
         return OutcomeRecorded(decision_id, action_id, outcome, False, False)
     _policy_effects(conn, person_id, action, ctx, outcome, at, decision_id)
+    if outcome == "impression":
+        ignored.expect_response(conn, decision_id, action_id, at)
     if outcome == "accepted" and action["offer"]:
         store.grant_offer(conn, action["offer"])
     if learn:
@@ -237,6 +239,14 @@ def record_outcome(conn: Connection, decision_id: str, action_id: str, outcome: 
         runtime(conn, config_dir).learn(conn, action_id, action["channel"], features, float(reward or 0.0),
                                         bool(ctx.get("profiling")))
     return OutcomeRecorded(decision_id, action_id, outcome, True, learn)
+
+
+def may_learn_from(conn: Connection, person_id: str, channel: str | None, at: datetime) -> bool:
+    """Whether the consent policy allows learning from this person's outcomes (``model_training``:
+    personal data and profiling granted as of ``at``)."""
+    from bestnext.consent import services as consent
+
+    return bool(consent.may(conn, person_id, "model_training", ["declared"], channel, at).allowed)
 
 
 def _policy_effects(conn: Connection, person_id: str, action: dict[str, Any], ctx: dict[str, Any],
@@ -280,4 +290,5 @@ def at_risk_of_abandonment(conn: Connection, at: datetime, within: timedelta = t
 
 
 __all__ = ["Decided", "OutcomeRecorded", "Runtime", "at_risk_of_abandonment", "decide", "decide_logged",
-           "decision_public", "log_decision", "models_report", "prepare", "record_outcome", "runtime"]
+           "decision_public", "log_decision", "may_learn_from", "models_report", "prepare", "record_outcome",
+           "runtime"]
