@@ -189,8 +189,7 @@ class StepRunner:
             inst.vars["last_send"] = "blocked"
             return step.next
         inst.vars["last_send"] = "sent"
-        variables = self._template_vars(conn, inst) | {"when": spoken(due, self.now)}
-        text = _fill(step.text.get("it") or "", variables) if step.text else decided.get("text") or ""
+        text = self._text(conn, inst, step, decided, due)
         action_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{inst.id}:{step.id}:{inst.vars.get('sends', 0)}"))
         inst.vars["sends"] = int(inst.vars.get("sends", 0)) + 1
         based_on = tuple(dict.fromkeys(inst.vars.get("based_on", [])))
@@ -209,12 +208,24 @@ class StepRunner:
         store.add_contact(conn, {"id": action_id, "instance_id": inst.id, "journey_id": journey.id,
                                  "person_id": inst.person_id, "channel": channel, "purpose": purpose,
                                  "action": action, "product": product, "due_at": due, "based_on": list(based_on)})
+        self._remember(inst, step, due)
+        return step.next
+
+    @staticmethod
+    def _remember(inst: Instance, step: Send, due: datetime) -> None:
+        """What later steps read about this contact: its time, a flag, the last contact's time."""
         if step.remember_as:
             inst.vars[step.remember_as] = due.isoformat()
         if step.mark:
             inst.vars[step.mark] = True
         inst.vars["last_due"] = due.isoformat()
-        return step.next
+
+    def _text(self, conn: Connection, inst: Instance, step: Send, decided: dict[str, Any], due: datetime) -> str:
+        """The step's own text (Italian, filled in), else the decided treatment's."""
+        if step.text:
+            variables = self._template_vars(conn, inst) | {"when": spoken(due, self.now)}
+            return _fill(step.text.get("it") or "", variables)
+        return str(decided.get("text") or "")
 
     def _fits_budget(self, conn: Connection, person_id: str, due: datetime) -> bool:
         limit, window = ports.marketing_budget(self.config_dir)
