@@ -9,7 +9,6 @@ itself; a route with no guard must be public (``PUBLIC_ROUTES``) or authenticate
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,8 +121,7 @@ def test_every_route_enforces_the_matrix_for_every_role(
                     wrong.append(f"{label} as {role.value}: {status}, the matrix forbids it")
     assert checked >= 5 * len(ROLES), "the walk must reach the consent, privacy and audit routes"
     assert wrong == [], "\n".join(wrong)
-    if legacy:
-        warnings.warn("routes guarded by roles instead of access.permissions: " + ", ".join(legacy), stacklevel=1)
+    assert legacy == [], "routes guarded by roles instead of access.permissions: " + ", ".join(legacy)
 
 
 def console_cookie(container: Container, role: Role) -> tuple[dict[str, str], dict[str, str]]:

@@ -20,8 +20,11 @@ class Permission(StrEnum):
     PROFILES_IDENTIFIED = "profiles:identified"  # see identifiers and names in profiles
     CONSENTS_READ = "consents:read"
     CONSENTS_WRITE = "consents:write"
-    DECISIONS_REQUEST = "decisions:request"  # ask for next best actions
+    DECISIONS_REQUEST = "decisions:request"  # ask for next best actions, record their outcomes
+    DECISIONS_READ = "decisions:read"  # model monitoring, contact-policy answers, the at-risk list
     CONTACTS_WORK = "contacts:work"  # call tasks, branch briefings, service cases, outcomes
+    OUTBOX_MANAGE = "outbox:manage"  # redrive failed outbound actions
+    PEOPLE_UNMERGE = "people:unmerge"  # undo a wrong merge of two people
     JOURNEYS_MANAGE = "journeys:manage"
     CATALOG_MANAGE = "catalog:manage"
     ANALYTICS_READ = "analytics:read"
@@ -44,7 +47,10 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.CONSENTS_READ: frozenset({A, B, C}),
     Permission.CONSENTS_WRITE: frozenset({A, B, C}),
     Permission.DECISIONS_REQUEST: frozenset({A, B, M}),
+    Permission.DECISIONS_READ: frozenset({A, B, M, N, C}),
     Permission.CONTACTS_WORK: frozenset({A, B}),
+    Permission.OUTBOX_MANAGE: frozenset(),
+    Permission.PEOPLE_UNMERGE: frozenset(),
     Permission.JOURNEYS_MANAGE: frozenset({M}),
     Permission.CATALOG_MANAGE: frozenset({M}),
     Permission.ANALYTICS_READ: frozenset({M, N, C}),

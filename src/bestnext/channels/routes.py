@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from bestnext.access import Principal, Role
+from bestnext.access import Principal
 from bestnext.access.permissions import Permission
 from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
@@ -23,7 +23,7 @@ from bestnext.errors import InvalidInput, NotFound, Unauthorized, Unavailable
 router = APIRouter(tags=["channels"])
 Agent = Annotated[Principal, Depends(require(Permission.CONTACTS_WORK))]
 Ops = Annotated[Principal, Depends(require(Permission.METRICS_READ))]
-Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require(Permission.OUTBOX_MANAGE))]
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from bestnext.access import Role, audit
+from bestnext.access import audit
 from bestnext.access.permissions import Permission
 from bestnext.access.users import Session
 from bestnext.api.deps import ContainerDep
@@ -16,10 +16,10 @@ from bestnext.consent import services as consent
 from bestnext.consent.model import Purpose, Source
 from bestnext.console import nba, people
 from bestnext.console.i18n import LANG_COOKIE, choose_lang
-from bestnext.console.session import CheckedSession, allowed, permitted, permitted_post
+from bestnext.console.session import allowed, permitted, permitted_post
 from bestnext.console.templating import render
 from bestnext.db import read
-from bestnext.errors import Forbidden, InvalidInput, NotFound
+from bestnext.errors import InvalidInput, NotFound
 from bestnext.identity import services as identity
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +50,7 @@ def person_page(request: Request, person_id: str, session: Reader, container: Co
     items = [i for i in view.timeline if not touchpoint or i.touchpoint == touchpoint]
     return render(request, "person.html", {
         "view": view, "items": items, "touchpoint": touchpoint or "",
-        "can_unmerge": session.user.role.value == "admin",
+        "can_unmerge": allowed(session, Permission.PEOPLE_UNMERGE),
         "can_decide": allowed(session, Permission.DECISIONS_REQUEST),
         "can_consent": allowed(session, Permission.CONSENTS_WRITE),
     })
@@ -90,11 +90,12 @@ def nba_respond(request: Request, person_id: str, decision_id: str, action_id: s
     return RedirectResponse(f"/console/person/{person_id}?recorded={action_id}:{outcome}", status_code=303)
 
 
+Unmerger = Annotated[Session, Depends(permitted_post(Permission.PEOPLE_UNMERGE))]
+
+
 @router.post("/console/person/{person_id}/unmerge/{merge_id}")
-def unmerge(person_id: str, merge_id: str, session: CheckedSession, container: ContainerDep) -> Response:
+def unmerge(person_id: str, merge_id: str, session: Unmerger, container: ContainerDep) -> Response:
     """Admins undo a wrong merge; the restored person gets their identities and events back."""
-    if session.user.role is not Role.ADMIN:
-        raise Forbidden("Only an administrator may un-merge people.")
     with container.engine.begin() as conn:
         done = identity.unmerge(conn, merge_id, container.clock.now())
         audit.record(conn, session.user.principal, "person.unmerge", done.restored_id, f"merge {merge_id}",

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from bestnext.access import Principal, Role
+from bestnext.access import Principal
+from bestnext.access.permissions import Permission
 from bestnext.api.deps import ContainerDep, require
 from bestnext.db import read
 from bestnext.decisions import contact_policy, services
@@ -16,9 +17,8 @@ from bestnext.decisions.catalog import Channel
 from bestnext.decisions.model import DecisionContext
 
 router = APIRouter(tags=["decisions"])
-Decider = Annotated[Principal, Depends(require(Role.AGENT, Role.BRANCH, Role.MARKETER))]
-Watcher = Annotated[Principal, Depends(require(Role.AGENT, Role.BRANCH, Role.MARKETER, Role.ANALYST,
-                                               Role.COMPLIANCE))]
+Decider = Annotated[Principal, Depends(require(Permission.DECISIONS_REQUEST))]
+Watcher = Annotated[Principal, Depends(require(Permission.DECISIONS_READ))]
 
 
 class DecisionCreate(BaseModel):
