@@ -55,10 +55,11 @@ def _routers() -> list[APIRouter]:
     from bestnext.consent.routes import router as consent
     from bestnext.decisions.routes import router as decisions
     from bestnext.ingest.routes import router as ingest
+    from bestnext.journeys.routes import router as journeys
     from bestnext.privacy.routes import router as privacy
     from bestnext.profiles.routes import router as profiles
 
-    return [ingest, consent, privacy, audit, channels, decisions, profiles]
+    return [ingest, consent, privacy, audit, channels, decisions, profiles, journeys]
 
 
 def _system_routes(app: FastAPI) -> None:
