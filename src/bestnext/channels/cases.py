@@ -40,6 +40,16 @@ def has_open_case(conn: Connection, person_id: str) -> bool:
     return conn.execute(query).first() is not None
 
 
+def with_open_case(conn: Connection, person_ids: list[str]) -> set[str]:
+    """Which of ``person_ids`` have an open case (:func:`has_open_case` for a batch)."""
+    found: set[str] = set()
+    for start in range(0, len(person_ids), 500):
+        found.update(conn.execute(select(service_cases.c.person_id).where(
+            service_cases.c.person_id.in_(person_ids[start:start + 500]),
+            service_cases.c.status.in_(OPEN_STATES)).distinct()).scalars())
+    return found
+
+
 def open_case(conn: Connection, person_id: str, case_type: str, *, team: str, sla: timedelta,
               opened_by: str, at: datetime, based_on: tuple[str, ...] = (),
               action_id: str | None = None) -> str:

@@ -22,6 +22,8 @@ class Dispatch(BaseModel):
     backoff_base_seconds: float = Field(30, gt=0)
     backoff_cap_seconds: float = Field(3600, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
+    # HTTP providers (SMS, social, push webhooks) are sent this many at a time within a batch
+    send_concurrency: int = Field(8, ge=1, le=64)
     # an action the gate keeps postponing is cancelled this long after its due time
     max_delay_hours: float = Field(168, gt=0)
 

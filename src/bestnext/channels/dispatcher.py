@@ -16,15 +16,16 @@ import socket
 import threading
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import Connection, Engine
 
-from bestnext.channels import assisted, calls, metrics, outbox, timeline
+from bestnext.channels import assisted, calls, metrics, outbox, ports, timeline
 from bestnext.channels.config import ChannelsConfig, OperatorsConfig
-from bestnext.channels.model import SENT_EVENTS, OutboxRow, Rendered, SendError, backoff, decision_of
+from bestnext.channels.model import SENT_EVENTS, OutboxRow, Rendered, SendError, Verdict, backoff, decision_of
 from bestnext.channels.ports import Gate, Resolver
 from bestnext.channels.providers import Provider
 from bestnext.channels.render import render
@@ -66,16 +67,15 @@ class Dispatcher:
         if not rows:
             return 0
         now = self.clock.now()
-        with self.engine.begin() as conn:
-            prepared = [(row, self._prepare(conn, row, now)) for row in rows]
-        outcomes = [(row, self._deliver(row, p) if isinstance(p, Rendered) else p)
-                    for row, p in prepared if p is not None]
+        with self.engine.begin() as conn:  # the gate loads the whole batch's people at once
+            verdicts = ports.verdicts(self.gate, conn, rows, now)
+            prepared = [(row, self._prepare(conn, row, now, v)) for row, v in zip(rows, verdicts, strict=True)]
+        outcomes = self._deliver_all([(row, p) for row, p in prepared if p is not None])
         with self.engine.begin() as conn:
             for row, outcome in outcomes:
                 if isinstance(outcome, SendError):
                     self._failed(conn, row, outcome)
-                else:
-                    self._record_sent(conn, row, outcome)
+            self._record_sent_many(conn, [(row, o) for row, o in outcomes if not isinstance(o, SendError)])
         return len(rows)
 
     def run_until_idle(self) -> int:
@@ -97,11 +97,11 @@ class Dispatcher:
                 if wake is not None:
                     wake.clear()
 
-    def _prepare(self, conn: Connection, row: OutboxRow, now: datetime) -> Rendered | SendError | None:
-        """Ask the gate; cancel, reschedule or create the assisted task here (None: done),
-        else render the message for its provider (or the error that stops it)."""
+    def _prepare(self, conn: Connection, row: OutboxRow, now: datetime,
+                 verdict: Verdict) -> Rendered | SendError | None:
+        """Follow the gate's verdict: cancel, reschedule or create the assisted task here (None:
+        done), else render the message for its provider (or the error that stops it)."""
         a = row.action
-        verdict = self.gate(conn, row, now)
         if verdict.kind == "cancel":
             outbox.cancel(conn, a.id, self.worker, "cancelled: " + ",".join(verdict.reasons))
             log.info("action_cancelled", action_id=a.id, channel=a.channel, reasons=verdict.reasons)
@@ -132,6 +132,22 @@ class Dispatcher:
     def _call_center_opens(self, now: datetime) -> datetime:
         return assisted.CALENDAR.next_open(now, self.operators.call_center.weekly_hours())
 
+    def _deliver_all(self, prepared: list[tuple[OutboxRow, Rendered | SendError]]) -> list[tuple[OutboxRow, str | SendError]]:
+        """Send the rendered messages, outside any transaction; those whose provider speaks
+        HTTP (``concurrent_sends``) in parallel, up to ``dispatch.send_concurrency`` at a time."""
+        def one(item: tuple[OutboxRow, Rendered | SendError]) -> tuple[OutboxRow, str | SendError]:
+            row, p = item
+            return row, self._deliver(row, p) if isinstance(p, Rendered) else p
+
+        width = self.config.dispatch.send_concurrency
+        parallel = [i for i in prepared if isinstance(i[1], Rendered)
+                    and getattr(self.providers.get(i[0].action.channel), "concurrent_sends", False)]
+        if width <= 1 or len(parallel) <= 1:
+            return [one(i) for i in prepared]
+        with ThreadPoolExecutor(min(width, len(parallel))) as pool:
+            sent = dict(zip([id(i) for i in parallel], pool.map(one, parallel), strict=True))
+        return [sent.get(id(i)) or one(i) for i in prepared]
+
     def _deliver(self, row: OutboxRow, message: Rendered) -> str | SendError:
         try:
             return self.providers[row.action.channel].send(message, row.action.id)
@@ -142,17 +158,24 @@ class Dispatcher:
             return SendError(f"provider error: {type(exc).__name__}")
 
     def _record_sent(self, conn: Connection, row: OutboxRow, provider_id: str) -> None:
-        a, now = row.action, self.clock.now()
-        if not outbox.mark_sent(conn, a.id, self.worker, now, provider_id):
-            log.warning("lease_lost", action_id=a.id, worker=self.worker)
-            return
-        timeline.record(conn, a.person_id, SENT_EVENTS[a.channel], f"{a.id}:sent", now, touchpoint=a.channel,
-                        now=now, properties={"action_id": a.id, "action": a.action, "channel": a.channel,
-                                             "purpose": a.purpose, "product": a.product, "offer": a.offer,
-                                             "journey": a.journey, "based_on": list(a.based_on),
-                                             "assignee": a.assignee, "provider_message_id": provider_id,
-                                             **decision_of(a.data)})
-        metrics.SENT.labels(a.channel).inc()
+        self._record_sent_many(conn, [(row, provider_id)])
+
+    def _record_sent_many(self, conn: Connection, sends: list[tuple[OutboxRow, str]]) -> None:
+        """Mark the actions sent (one statement) and put the sends on the timelines (one append)."""
+        now = self.clock.now()
+        held = outbox.mark_sent_many(conn, [(r.action.id, p) for r, p in sends], self.worker, now)
+        entries: list[timeline.Entry] = []
+        for row, provider_id in sends:
+            a = row.action
+            if a.id not in held:
+                log.warning("lease_lost", action_id=a.id, worker=self.worker)
+                continue
+            entries.append((a.person_id, SENT_EVENTS[a.channel], f"{a.id}:sent", now, a.channel, {
+                "action_id": a.id, "action": a.action, "channel": a.channel, "purpose": a.purpose,
+                "product": a.product, "offer": a.offer, "journey": a.journey, "based_on": list(a.based_on),
+                "assignee": a.assignee, "provider_message_id": provider_id, **decision_of(a.data)}))
+            metrics.SENT.labels(a.channel).inc()
+        timeline.record_many(conn, entries, now=now)
 
     def _failed(self, conn: Connection, row: OutboxRow, exc: SendError) -> None:
         cfg = self.config.dispatch

@@ -95,6 +95,21 @@ def mark_sent(conn: Connection, action_id: str, worker: str, at: datetime,
     return result.rowcount == 1
 
 
+def mark_sent_many(conn: Connection, sends: list[tuple[str, str | None]], worker: str, at: datetime) -> set[str]:
+    """:func:`mark_sent` for a batch of ``(action id, provider message id)`` in one statement;
+    returns the ids still held (the others' leases were lost)."""
+    if not sends:
+        return set()
+    ids = [i for i, _ in sends]
+    provider_id = case({i: p for i, p in sends}, value=outbox.c.id, else_=None)
+    stmt = (update(outbox).where(outbox.c.id.in_(ids), outbox.c.claimed_by == worker,
+                                 outbox.c.status == Status.SENDING.value)
+            .values(status=Status.SENT.value, sent_at=at, provider_message_id=provider_id,
+                    lease_until=None, last_error=None)
+            .returning(outbox.c.id))
+    return set(conn.execute(stmt).scalars())
+
+
 def mark_failed(conn: Connection, action_id: str, worker: str, reason: str, retry_at: datetime | None) -> bool:
     """Record a failed attempt: back to pending at ``retry_at``, or dead when it is None."""
     values: dict[str, Any] = {"last_error": reason[:500], "lease_until": None}

@@ -7,7 +7,7 @@ independently of, those contexts; when a context is absent the port says so expl
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from bestnext.channels import cases
 from bestnext.channels.model import OutboxRow, Verdict
+from bestnext.clock import as_utc
 
 log = structlog.get_logger(__name__)
 
@@ -36,13 +37,69 @@ def _module(name: str) -> ModuleType | None:
         return None
 
 
+class PolicyGate:
+    """The pre-send gate of the bank configured in ``config_dir``.
+
+    Called per row (``gate(conn, row, at)``), or for a claimed batch with :meth:`many`, which
+    loads the consent states, contact states and open cases of all its people in a few
+    queries and then judges each row exactly as the per-row call would.
+    """
+
+    def __init__(self, config_dir: Path | None) -> None:
+        self.config_dir = config_dir
+
+    def __call__(self, conn: Connection, row: OutboxRow, at: datetime) -> Verdict:
+        return policy_gate(conn, row, at, self.config_dir)
+
+    def many(self, conn: Connection, rows: Sequence[OutboxRow], at: datetime) -> list[Verdict]:
+        people = list(dict.fromkeys(r.action.person_id for r in rows))
+        consent = _module("bestnext.consent.services")
+        consents = consent.states(conn, people) if consent is not None else None
+        policy = _module("bestnext.decisions.contact_policy")
+        if policy is None:
+            with_case = cases.with_open_case(conn, people)
+            return [_without_policy(r, consents, with_case, at) for r in rows]
+        config = policy.load_config(self.config_dir) if self.config_dir is not None else policy.default_config()
+        store = importlib.import_module("bestnext.decisions.store")
+        states = store.contact_states(conn, people, as_utc(at), config)
+        verdicts = []
+        for r in rows:
+            a = r.action
+            refused = _refusal(consents[a.person_id], a.purpose, a.channel, at) if consents is not None else ()
+            verdicts.append(Verdict("cancel", refused) if refused else _verdict(policy.check(
+                states[a.person_id], a.person_id, a.channel, a.purpose, at, action_id=a.action, config=config)))
+        return verdicts
+
+
 def gate_for(config_dir: Path) -> Gate:
     """The pre-send gate of the bank configured in ``config_dir``."""
+    return PolicyGate(config_dir)
 
-    def gate(conn: Connection, row: OutboxRow, at: datetime) -> Verdict:
-        return policy_gate(conn, row, at, config_dir)
 
-    return gate
+def verdicts(gate: Gate, conn: Connection, rows: Sequence[OutboxRow], at: datetime) -> list[Verdict]:
+    """The gate's verdict on each row: batched for :class:`PolicyGate`, else one call per row."""
+    if isinstance(gate, PolicyGate):
+        return gate.many(conn, rows, at)
+    return [gate(conn, r, at) for r in rows]
+
+
+def _without_policy(row: OutboxRow, consents: dict[str, Any] | None, with_case: set[str], at: datetime) -> Verdict:
+    a = row.action
+    refused = _refusal(consents[a.person_id], a.purpose, a.channel, at) if consents is not None else ()
+    if refused:
+        return Verdict("cancel", refused)
+    if a.purpose == "marketing" and a.person_id in with_case:
+        return Verdict("cancel", ("open_service_case",))
+    return Verdict.send()
+
+
+def _verdict(result: Any) -> Verdict:
+    """The contact policy's result as a verdict: send, reschedule to its next moment, or cancel."""
+    if result.allowed:
+        return Verdict.send()
+    found = tuple(str(r) for r in (result.reasons or ("contact_policy",)))
+    next_at = getattr(result, "next_allowed_at", None)
+    return Verdict("reschedule", found, next_at) if next_at else Verdict("cancel", found)
 
 
 def policy_gate(conn: Connection, row: OutboxRow, at: datetime, config_dir: Path | None = None) -> Verdict:
@@ -61,12 +118,18 @@ def policy_gate(conn: Connection, row: OutboxRow, at: datetime, config_dir: Path
             return Verdict("cancel", ("open_service_case",))
         return Verdict.send()
     config = policy.load_config(config_dir) if config_dir is not None else None
-    result: Any = policy.check(conn, a.person_id, a.channel, a.purpose, at, action_id=a.action, config=config)
-    if result.allowed:
-        return Verdict.send()
-    found = tuple(str(r) for r in (result.reasons or ("contact_policy",)))
-    next_at = getattr(result, "next_allowed_at", None)
-    return Verdict("reschedule", found, next_at) if next_at else Verdict("cancel", found)
+    return _verdict(policy.check(conn, a.person_id, a.channel, a.purpose, at, action_id=a.action, config=config))
+
+
+def _refusal(state: Any, purpose: str, channel: str, at: datetime) -> tuple[str, ...]:
+    """Why consent ``state`` forbids this contact (empty when allowed)."""
+    consent_policy = importlib.import_module("bestnext.consent.policy")
+    categories = ["request"] if purpose == "service" else ["declared"]
+    decision: Any = consent_policy.may(state, purpose, categories, channel, at)
+    if decision.allowed:
+        return ()
+    refused = [getattr(r, "code", str(r)) for r in decision.reasons if getattr(r, "granted", None) is False]
+    return tuple(str(r) for r in refused) or ("consent",)
 
 
 def consent_refusal(conn: Connection, person_id: str, purpose: str, channel: str, at: datetime) -> tuple[str, ...]:
@@ -74,12 +137,7 @@ def consent_refusal(conn: Connection, person_id: str, purpose: str, channel: str
     services = _module("bestnext.consent.services")
     if services is None:
         return ()
-    categories = ["request"] if purpose == "service" else ["declared"]
-    decision: Any = services.may(conn, person_id, purpose, categories, channel, at)
-    if decision.allowed:
-        return ()
-    refused = [getattr(r, "code", str(r)) for r in decision.reasons if getattr(r, "granted", None) is False]
-    return tuple(str(r) for r in refused) or ("consent",)
+    return _refusal(services.state(conn, person_id), purpose, channel, at)
 
 
 def identity_resolver(conn: Connection, person_id: str, channel: str) -> str | None:

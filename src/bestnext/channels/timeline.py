@@ -8,16 +8,19 @@ journeys can wait for them and models learn from them. Inbound messages from a p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, case, update
 
 from bestnext.eventlog import NewEvent
 from bestnext.eventlog import store as log
 from bestnext.eventlog.tables import events
 
 SOURCE = "channels"
+#: ``(person_id, event name, message id, at, touchpoint, properties)``
+Entry = tuple[str, str, str, datetime, str, dict[str, Any]]
 
 
 def record(conn: Connection, person_id: str, name: str, message_id: str, at: datetime, *,
@@ -32,6 +35,25 @@ def record(conn: Connection, person_id: str, name: str, message_id: str, at: dat
     conn.execute(update(events).where(events.c.source_id == SOURCE, events.c.message_id == message_id)
                  .values(person_id=person_id))
     return True
+
+
+def record_many(conn: Connection, entries: Sequence[Entry], *, now: datetime) -> int:
+    """:func:`record` for a batch: one append and one ``person_id`` assignment; returns how
+    many were new. ``entries`` are ``(person_id, name, message_id, at, touchpoint, properties)``."""
+    if not entries:
+        return 0
+    new = [NewEvent(source_id=SOURCE, message_id=m, type="track", touchpoint=tp, occurred_at=at, received_at=now,
+                    payload={"type": "track", "event": name, "messageId": m, "timestamp": at.isoformat(),
+                             "properties": props, "context": {"touchpoint": tp, "personId": person}},
+                    event=name)
+           for person, name, m, at, tp, props in entries]
+    added = log.append(conn, new)
+    if added:
+        person_of = case({m: person for person, _n, m, *_ in entries}, value=events.c.message_id)
+        conn.execute(update(events).where(events.c.source_id == SOURCE,
+                                          events.c.message_id.in_([e[2] for e in entries]),
+                                          events.c.person_id.is_(None)).values(person_id=person_of))
+    return added
 
 
 def inbound(conn: Connection, name: str, message_id: str, at: datetime, *, touchpoint: str,

@@ -38,6 +38,11 @@ def state(conn: Connection, person_id: str) -> ConsentState:
     return ConsentState.of(person_id, store.history(conn, person_id))
 
 
+def states(conn: Connection, person_ids: Iterable[str]) -> dict[str, ConsentState]:
+    """:func:`state` of several people at once (few queries; the dispatcher's batched gate)."""
+    return {p: ConsentState.of(p, h) for p, h in store.histories(conn, list(person_ids)).items()}
+
+
 def record(conn: Connection, person_id: str, changes: Mapping[Purpose, bool] | Mapping[str, bool], source: Source,
            at: datetime, *, legal_version: str | None = None, recorded_at: datetime | None = None,
            event_seq: int | None = None) -> list[ConsentEntry]:

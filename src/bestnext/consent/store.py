@@ -35,6 +35,18 @@ def history(conn: Connection, person_id: str) -> list[ConsentEntry]:
     return [_entry(r) for r in rows]
 
 
+def histories(conn: Connection, person_ids: Sequence[str]) -> dict[str, list[ConsentEntry]]:
+    """The histories of several people in one query per 500 (the dispatcher's pre-send gate)."""
+    ids = list(dict.fromkeys(person_ids))
+    found: dict[str, list[ConsentEntry]] = {p: [] for p in ids}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(select(L).where(L.c.person_id.in_(ids[start:start + 500]))
+                            .order_by(L.c.person_id, L.c.at, L.c.id))
+        for r in rows:
+            found[r.person_id].append(_entry(r))
+    return found
+
+
 def move_person(conn: Connection, from_id: str, to_id: str) -> None:
     """A merge: the absorbed person's history becomes the survivor's."""
     conn.execute(update(L).where(L.c.person_id == from_id).values(person_id=to_id))

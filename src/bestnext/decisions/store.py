@@ -130,6 +130,43 @@ def contact_state(conn: Connection, person_id: str, at: datetime, cfg: ContactPo
         tuple(open_cases))
 
 
+def contact_states(conn: Connection, person_ids: Iterable[str], at: datetime,
+                   cfg: ContactPolicyConfig) -> dict[str, ContactState]:
+    """:func:`contact_state` of several people in a few queries (the dispatcher's batched gate)."""
+    ids = list(dict.fromkeys(person_ids))
+    contacts: dict[str, list[Contact]] = {p: [] for p in ids}
+    marks: dict[str, list[Any]] = {p: [] for p in ids}
+    open_cases: dict[str, list[str]] = {p: [] for p in ids}
+    since = at - timedelta(days=max(cfg.marketing_window_days, 1) + 1)
+    marks_since = at - timedelta(days=max(cfg.decline_cool_off_days, cfg.complaint_cool_off_days) + 1)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for r in conn.execute(select(contact_log.c.person_id, *_CONTACTS.selected_columns).where(
+                contact_log.c.person_id.in_(chunk), contact_log.c.at > since, contact_log.c.at <= at)):
+            contacts[r.person_id].append(Contact(r.at, r.channel, r.purpose, r.action_id, r.direction))
+        for r in conn.execute(select(contact_marks.c.person_id, *_MARKS.selected_columns).where(
+                contact_marks.c.person_id.in_(chunk), contact_marks.c.at > marks_since, contact_marks.c.at <= at)):
+            marks[r.person_id].append(r)
+        for r in conn.execute(select(service_cases.c.person_id, service_cases.c.case_id).where(
+                service_cases.c.person_id.in_(chunk), service_cases.c.opened_at <= at,
+                (service_cases.c.closed_at.is_(None)) | (service_cases.c.closed_at > at))):
+            open_cases[r.person_id].append(str(r.case_id))
+    for person in _channel_cases_many(conn, ids):
+        open_cases[person].append("channels")
+    return {p: ContactState(p, tuple(contacts[p]),
+                            tuple((str(m.action_id), m.at) for m in marks[p] if m.kind == "decline"),
+                            tuple(m.at for m in marks[p] if m.kind == "complaint"), tuple(open_cases[p]))
+            for p in ids}
+
+
+def _channel_cases_many(conn: Connection, person_ids: list[str]) -> set[str]:
+    try:
+        from bestnext.channels import cases as channel_cases
+    except ImportError:  # pragma: no cover - channels not installed
+        return set()
+    return channel_cases.with_open_case(conn, person_ids)
+
+
 def _channel_cases(conn: Connection, person_id: str) -> list[str]:
     """Open cases of the channels context's case management (the service desk), if present."""
     try:

@@ -31,6 +31,8 @@ def _post(client: httpx.Client, url: str, **kwargs: Any) -> dict[str, Any]:
 class TwilioProvider:
     """``POST /2010-04-01/Accounts/{sid}/Messages.json`` (form-encoded, basic auth)."""
 
+    concurrent_sends = True  # httpx.Client is thread-safe: the dispatcher may send in parallel
+
     def __init__(self, client: httpx.Client, base_url: str, account_sid: str, auth_token: str,
                  sender: str, status_callback: str | None = None) -> None:
         self.client, self.base_url = client, base_url.rstrip("/")
@@ -53,6 +55,8 @@ class TwilioProvider:
 class MetaProvider:
     """Messenger/Instagram send API: ``POST {graph}/me/messages`` with a page access token."""
 
+    concurrent_sends = True  # httpx.Client is thread-safe: the dispatcher may send in parallel
+
     def __init__(self, client: httpx.Client, base_url: str, page_token: str) -> None:
         self.client, self.base_url, self.page_token = client, base_url.rstrip("/"), page_token
 
@@ -69,6 +73,8 @@ class MetaProvider:
 
 class WebhookProvider:
     """A signed JSON POST (``X-Bestnext-Signature``) with the ``Idempotency-Key`` header."""
+
+    concurrent_sends = True  # httpx.Client is thread-safe: the dispatcher may send in parallel
 
     def __init__(self, client: httpx.Client, url: str, secret: str) -> None:
         self.client, self.url, self.secret = client, url, secret
