@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 
 from bestnext.bootstrap import Container
 from bestnext.eventlog import store as eventlog
-from bestnext.ingest import importer, services
-from tests.support.server import BIN
+from bestnext.ingest import importer, processing, services
+from tests.support.server import BIN, run_cli
 
 ROWS = [
     {"type": "identify", "messageId": "i-1", "userId": "C1", "traits": {"email": "a@example.org"},
@@ -90,3 +90,37 @@ def test_cli_import_reports_lines_and_progress(db_url: str, tmp_path: Path) -> N
     summary = orjson.loads(proc.stdout)
     assert (summary["accepted"], summary["rejected"]) == (2, 1)
     assert summary["errors"][0]["line"] == 2
+
+
+def test_cli_import_runs_the_processors_so_the_person_is_there_at_once(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in ROWS) + b"\n")
+    summary = orjson.loads(run_cli(db_url, "import", str(path), "--json"))
+    assert summary["accepted"] == 2 and summary["processed"] >= 2
+    profile = orjson.loads(run_cli(db_url, "profiles", "show", "email:a@example.org", "--json"))
+    assert profile["event_count"] == 2 and {"type": "user_id", "value": "C1"} in profile["identities"]
+    assert profile["interests"] and profile["lifecycle_stage"] == "prospect"
+
+
+def test_cli_import_no_process_only_stores(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(orjson.dumps(ROWS[0]) + b"\n")
+    summary = orjson.loads(run_cli(db_url, "import", str(path), "--no-process", "--json"))
+    assert summary["accepted"] == 1 and summary["processed"] is None
+    env = {**os.environ, "BESTNEXT_DATABASE_URL": db_url}
+    shown = subprocess.run([str(BIN), "profiles", "show", "email:a@example.org", "--json"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode != 0  # nobody until the processors run
+
+
+def test_processing_reports_progress_up_to_the_backlog(container: Container, tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps({**ROWS[1], "messageId": f"t-{i}"}) for i in range(30)) + b"\n")
+    assert load(container, path).accepted == 30
+    seen: list[tuple[int, int]] = []
+    ran = processing.run_until_idle(container.pipeline, lambda done, total: seen.append((done, total)),
+                                    poll=0.01)
+    assert ran >= 30 * len(container.pipeline.processors)
+    assert seen[-1][0] == seen[-1][1] > 0 and all(d <= t for d, t in seen)
+    assert processing.backlog(container.pipeline)[0] == processing.backlog(container.pipeline)[1]
+    assert processing.run_until_idle(container.pipeline) == 0
