@@ -60,3 +60,23 @@ def test_demo_load_is_repeatable(db_url: str) -> None:
     assert "admin API key" in first and "write key" in first
     second = run_cli(db_url, "demo", "load")
     assert "admin API key" in second
+
+
+def test_journeys_show_after_demo_seed_replay(db_url: str) -> None:
+    from bestnext.bootstrap import build
+    from bestnext.demo.service import replay_seeds
+    from bestnext.settings import Settings
+
+    run_cli(db_url, "demo", "load")
+    c = build(Settings(database_url=db_url, environment="test"))
+    try:
+        assert replay_seeds(c) > 0
+    finally:
+        c.dispose()
+    shown = json.loads(run_cli(db_url, "journeys", "show", "user_id:C100234"))
+    assert {"answer_request", "failed_operation"} <= {i["journey"] for i in shown}
+    import os
+
+    missing = subprocess.run([str(BIN), "journeys", "show", "email:nobody@example.org"], capture_output=True,
+                             text=True, timeout=120, env={**os.environ, "BESTNEXT_DATABASE_URL": db_url})
+    assert missing.returncode == 1 and "nobody known" in missing.stderr

@@ -36,3 +36,23 @@ def list_journeys() -> None:
 
     print_json([{"id": j.id, "version": j.version, "priority": j.priority, "name": j.name,
                  "steps": len(j.steps)} for j in load_journeys(Settings().config_dir)])
+
+
+@app.command("show")
+def show(who: str = typer.Argument(..., help="TYPE:VALUE (user_id:C100234, email:..., phone:...) or a person id")) -> None:
+    """A person's journeys, with every step taken."""
+    from bestnext.cli.common import container, err_console, print_json
+    from bestnext.db import read
+    from bestnext.journeys import services
+
+    with container() as c, read(c.engine) as conn:
+        person: str | None = who
+        if ":" in who:
+            from bestnext.identity import services as identity
+
+            kind, value = who.split(":", 1)
+            person = identity.find_person(conn, kind, value)
+        if person is None:
+            err_console.print(f"nobody known as {who}")
+            raise typer.Exit(1)
+        print_json(services.instances_of(conn, person))
