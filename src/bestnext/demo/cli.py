@@ -24,8 +24,11 @@ def up(host: str = "127.0.0.1", port: int = 8000) -> None:
     from bestnext.cli.root import serve
     from bestnext.demo.service import load_demo, print_logins, replay_seeds
 
+    from bestnext.cli.common import console
+
     with container() as c:
         logins = load_demo(c)
-        replay_seeds(c)
+        replayed = replay_seeds(c)
     print_logins(logins)
+    console.print(f"replayed {replayed} seed messages (Martina, Antonio, the Rossi family) on a virtual clock")
     serve(host=host, port=port, workers=True)
