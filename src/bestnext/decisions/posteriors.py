@@ -118,15 +118,24 @@ class PosteriorTable:
             if len(dense):
                 mu[dense] = self.mean[np.ix_(rows, idx)] @ v
                 var[dense] = self.var[np.ix_(rows, idx)] @ (v * v)
-            for n in slow:
-                model = self.bank.models.get(pairs[n])
-                if model is None:
-                    mu[n] = self.prior_bias * h.get(self.bias, 0.0)
-                    var[n] = float(v @ v) / self.prior_precision
-                else:
-                    m, s = model.posterior(x)
-                    mu[n], var[n] = m, s * s
+            if slow:
+                self._slow(pairs, slow, x, h, v, mu, var)
         return mu.tolist(), np.sqrt(var).tolist()
+
+    def _slow(self, pairs: Sequence[Key], slow: list[int], x: dict[str, float], h: Mapping[int, float],
+              v: np.ndarray, mu: np.ndarray, var: np.ndarray) -> None:
+        """Models without a dense row: untrained ones answer with the prior (the same for every
+        such model on a channel, so computed once), others are asked one by one."""
+        models = self.bank.models
+        untrained = [n for n in slow if pairs[n] not in models]
+        if untrained:
+            mu[untrained] = self.prior_bias * h.get(self.bias, 0.0)
+            var[untrained] = float(v @ v) / self.prior_precision
+        for n in slow:
+            model = models.get(pairs[n])
+            if model is not None:
+                m, s = model.posterior(x)
+                mu[n], var[n] = m, s * s
 
 
 __all__ = ["PosteriorTable"]

@@ -68,7 +68,8 @@ def _arrays(scored: Sequence[Scored]) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _order(values: np.ndarray) -> list[int]:
-    return [int(i) for i in np.argsort(-values, kind="stable")]
+    order: list[int] = np.argsort(-values, kind="stable").tolist()
+    return order
 
 
 def _baseline_first(scored: Sequence[Scored]) -> int:
@@ -108,9 +109,9 @@ class _Base:
         keys = [s.key for s in scored]
         return Choice(
             ranked=[keys[i] for i in order],
-            propensities={k: float(p) for k, p in zip(keys, probs, strict=True) if not np.isnan(p)},
+            propensities={k: p for k, p in zip(keys, probs.tolist(), strict=True) if p == p},  # NaN: not computed
             control=control,
-            sampled={k: float(p) for k, p in zip(keys, sampled, strict=True)},
+            sampled=dict(zip(keys, sampled.tolist(), strict=True)),
         )
 
 

@@ -21,17 +21,22 @@ _GRID_WEIGHTS = np.exp(-0.5 * _GRID**2) / np.sqrt(2.0 * np.pi) * (_GRID[1] - _GR
 
 
 def _below(target: np.ndarray, mean: np.ndarray, sd: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """P(w_b sigmoid(mu_b + s_b Z) < t) for every candidate b (axis 0) and threshold t (the
-    remaining axes of ``target``)."""
-    shape = (-1,) + (1,) * target.ndim
-    mu, s, w = mean.reshape(shape), sd.reshape(shape), weight.reshape(shape)
-    ratio = target[None] / w
-    safe = np.clip(ratio, 1e-300, 1.0 - 1e-16)
-    logit = np.log(safe) - np.log1p(-safe)
+    """P(w_b sigmoid(mu_b + s_b Z) < t) for every rival b (rows) and threshold t (columns of
+    the 1-d ``target``): the normal CDF of ``(logit(t / w_b) - mu_b) / s_b``, with
+    ``logit(t / w) = log t - log(w - t)`` (one log per cell), 1 when ``t >= w_b``."""
+    room = weight[:, None] - target[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        prob = np.where(s > 0.0, ndtr((logit - mu) / np.where(s > 0.0, s, 1.0)),
-                        np.where(mu < logit, 1.0, np.where(mu == logit, 0.5, 0.0)))
-    return np.where(ratio >= 1.0, 1.0, np.where(ratio <= 0.0, 0.0, prob))
+        logit = np.log(target)[None, :] - np.log(room)
+        spread = sd > 0.0
+        if spread.all():
+            prob = ndtr((logit - mean[:, None]) * (1.0 / sd)[:, None])
+        else:  # a rival without spread is a step: below, tied or above
+            mu = mean[:, None]
+            prob = np.where(spread[:, None], ndtr((logit - mu) / np.where(spread, sd, 1.0)[:, None]),
+                            np.where(mu < logit, 1.0, np.where(mu == logit, 0.5, 0.0)))
+    out: np.ndarray = prob
+    out[room <= 0.0] = 1.0
+    return out
 
 
 def first_place(mean: np.ndarray, sd: np.ndarray, weight: np.ndarray,
