@@ -20,11 +20,9 @@ def load() -> None:
 @app.command("up")
 def up(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Load the demo bank, replay the seed histories into it, then serve."""
-    from bestnext.cli.common import container
+    from bestnext.cli.common import console, container
     from bestnext.cli.root import serve
     from bestnext.demo.service import load_demo, print_logins, replay_seeds
-
-    from bestnext.cli.common import console
 
     with container() as c:
         logins = load_demo(c)
