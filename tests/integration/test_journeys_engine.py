@@ -184,3 +184,26 @@ def test_failed_operation_opens_a_case_and_books_the_service_call(db_url: str, t
             assert [k.status for k in cases.list_cases(conn, person_id=person)] == ["resolved"]
     finally:
         c.dispose()
+
+
+def test_an_event_that_breaks_a_journey_is_skipped_not_blocking(db_url: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = VirtualClock(SAT_NIGHT)
+    c = _container(db_url, clock, tmp_path)
+    engine = c.service("journeys")
+    real = engine._on_event
+
+    def flaky(conn: Any, event: Any) -> None:
+        real(conn, event)
+        if event.message_id == "m2":  # after writing: its partial effects must be rolled back
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "_on_event", flaky)
+    try:
+        _accept(c, _messages(SAT_NIGHT))
+        with read(c.engine) as conn:
+            journeys = conn.execute(select(journey_instances.c.journey_id)).scalars().all()
+        assert journeys == ["lead"]  # m3 (the lead) still ran; m2 failed alone
+        assert [m for m, _ in engine.failures] == ["m2"]
+    finally:
+        c.dispose()

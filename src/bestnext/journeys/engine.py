@@ -47,6 +47,7 @@ class JourneyEngine:
         self.steps = StepRunner(self, config_dir)
         self.wake = wake or (lambda: None)
         self.steps_run = 0
+        self.failures: list[tuple[str, str]] = []
         self.awaited = _awaited(self.journeys.values())
         self._log: list[dict[str, Any]] = []
 
@@ -231,5 +232,12 @@ class JourneysProcessor:
         self.engine = engine
 
     def handle(self, conn: Connection, batch: Any) -> None:
+        """Each event in its own savepoint: one that fails (a bug, a bad configuration) is logged
+        and skipped, so it cannot hold every other person's journeys back."""
         for event in batch:
-            self.engine.on_event(conn, event)
+            try:
+                with conn.begin_nested():
+                    self.engine.on_event(conn, event)
+            except Exception as exc:  # noqa: BLE001 - isolated, logged, counted
+                self.engine.failures.append((event.message_id, f"{type(exc).__name__}: {exc}"[:300]))
+                log.exception("journey_event_failed", seq=event.seq, message_id=event.message_id)

@@ -33,6 +33,8 @@ def replay(file: Path = typer.Argument(..., help="JSON lines, one Segment messag
         raise typer.Exit(1) from None
     for number, message in result.errors:
         err_console.print(f"line {number}: rejected: {message}")
+    for message_id, error in result.failures:
+        err_console.print(f"message {message_id}: journeys failed on it ({error})")
     if as_json:
         for line in iter_json(result.actions):
             typer.echo(line)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ class Replayed:
     actions: list[dict[str, Any]]
     errors: list[tuple[int, str]]
     steps: int
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (message id, error) skipped by journeys
 
 
 def replay_text(text: str, until: datetime | None = None, *, config_dir: Path | None = None,
@@ -43,8 +44,9 @@ def replay_text(text: str, until: datetime | None = None, *, config_dir: Path | 
             driver = Driver(container, clock)
             driver.run(parsed.lines, as_utc(until) if until else default_until(parsed.lines))
             engine = container.services.get("journeys")
+            failures = list(getattr(engine, "failures", []))
             return Replayed(actions(container), sorted(parsed.errors + driver.errors),
-                            int(getattr(engine, "steps_run", 0)))
+                            int(getattr(engine, "steps_run", 0)), failures)
         finally:
             container.dispose()
 
