@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bestnext.clock import Clock, as_utc
 from bestnext.eventlog.model import LoggedEvent
@@ -238,6 +239,8 @@ class JourneysProcessor:
             try:
                 with conn.begin_nested():
                     self.engine.on_event(conn, event)
+            except (OperationalError, InterfaceError):
+                raise  # the database, not the event: the whole batch is retried
             except Exception as exc:  # noqa: BLE001 - isolated, logged, counted
                 self.engine.failures.append((event.message_id, f"{type(exc).__name__}: {exc}"[:300]))
                 log.exception("journey_event_failed", seq=event.seq, message_id=event.message_id)
