@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bestnext.access import users
 from bestnext.access.permissions import Permission, allows
@@ -71,24 +73,51 @@ def _load(container: Container, session_id: str) -> Session | None:
         return users.find_session(conn, session_id, container.clock.now())
 
 
+class SessionMiddleware:
+    """Pure ASGI middleware: attaches the console session (and principal) of a request that
+    carries the session cookie, and the page security headers to console pages.
+
+    A request without the cookie (every SDK and server-to-server call, e.g. ``/v1/batch``)
+    passes straight through: no ``BaseHTTPMiddleware`` task and body streaming, no database.
+    """
+
+    def __init__(self, app: ASGIApp, container: Container) -> None:
+        self.app, self.container = app, container
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if any(name == b"cookie" for name, _ in scope["headers"]):
+            await self._attach(scope)
+        path: str = scope["path"]
+        if not (path == "/" or path.startswith(PAGE_PREFIXES)):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(PAGE_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _attach(self, scope: Scope) -> None:
+        request = Request(scope)
+        raw = request.cookies.get(COOKIE)
+        session_id = unsign(raw, self.container.settings.secret_key) if raw else None
+        session = await run_in_threadpool(_load, self.container, session_id) if session_id else None
+        if session is None:
+            return
+        request.state.console_session = session
+        token = request.headers.get(CSRF_HEADER, "")
+        if request.method in SAFE_METHODS or hmac.compare_digest(token, session.csrf_token):
+            request.state.principal = session.user.principal
+
+
 def install_middleware(app: FastAPI, container: Container) -> None:
     """Attach the console session (and principal) of each request, if any."""
-
-    @app.middleware("http")
-    async def _console_session(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        raw = request.cookies.get(COOKIE)
-        session_id = unsign(raw, container.settings.secret_key) if raw else None
-        session = await run_in_threadpool(_load, container, session_id) if session_id else None
-        if session is not None:
-            request.state.console_session = session
-            token = request.headers.get(CSRF_HEADER, "")
-            if request.method in SAFE_METHODS or hmac.compare_digest(token, session.csrf_token):
-                request.state.principal = session.user.principal
-        response = await call_next(request)
-        if request.url.path == "/" or request.url.path.startswith(PAGE_PREFIXES):
-            response.headers.update(PAGE_HEADERS)
-        return response
+    app.add_middleware(SessionMiddleware, container=container)
 
 
 def set_session_cookie(response: Response, session: Session, secret: str, secure: bool) -> None:
