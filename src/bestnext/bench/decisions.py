@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,40 +153,18 @@ def _person(base: str, write_key: str, db_url: str) -> str:
     raise RuntimeError("the bench person was never attributed")
 
 
-def _http_run(base: str, headers: dict[str, str], person: str, seconds: float, clients: int) -> dict[str, Any]:
-    samples: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
+def _http_run(base: str, headers: dict[str, str], person: str, seconds: float, connections: int,
+              processes: int, workdir: Path) -> dict[str, Any]:
+    """``connections`` keep-alive clients in each of ``processes`` client processes (asyncio,
+    raw HTTP/1.1: the clients must not be the bottleneck nor share the server's process)."""
+    from bestnext.bench.httpload import run_workers
 
-    def worker() -> None:
-        mine: list[float] = []
-        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-            while time.monotonic() < stop:
-                started = time.perf_counter()
-                try:
-                    r = client.post("/v1/decisions", content=orjson.dumps({"person_id": person, "n": 3}),
-                                    headers={"content-type": "application/json"})
-                except httpx.HTTPError:
-                    errors[0] += 1
-                    continue
-                elapsed = time.perf_counter() - started
-                if r.status_code == 201:
-                    mine.append(elapsed)
-                else:
-                    errors[0] += 1
-        with lock:
-            samples.extend(mine)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    began = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    took = time.monotonic() - began
-    return {"clients": clients, "seconds": round(took, 1), "decisions": len(samples), "errors": errors[0],
-            "per_second": round(len(samples) / took, 1), **(_percentiles(samples) if samples else {})}
+    body = orjson.dumps({"person_id": person, "n": 3})
+    found = run_workers(base, "/v1/decisions", body, headers, seconds, connections, processes, workdir)
+    samples, took = found["samples"], found["seconds"]
+    return {"clients": connections * processes, "client_processes": processes, "seconds": round(took, 1),
+            "decisions": len(samples), "errors": found["errors"], "per_second": round(len(samples) / took, 1),
+            **(_percentiles(samples) if samples else {})}
 
 
 def run(workdir: Path) -> dict[str, Any]:
@@ -212,8 +189,8 @@ def run(workdir: Path) -> dict[str, Any]:
         write_key = _cli(env, "sources", "create", "bench", "--touchpoint", "web")["write_key"]
         person = _person(base, write_key, db_url)
         headers = {"Authorization": f"Bearer {agent}"}
-        _http_run(base, headers, person, 2.0, 4)  # warm-up
-        result["http"] = [_http_run(base, headers, person, 10.0, c) for c in (1, 8)]
+        _http_run(base, headers, person, 2.0, 4, 1, workdir)  # warm-up
+        result["http"] = [_http_run(base, headers, person, 10.0, c, p, workdir) for c, p in ((1, 1), (4, 2), (16, 2))]
     finally:
         proc.terminate()
         proc.wait(15)

@@ -1,0 +1,110 @@
+"""A small HTTP/1.1 load generator: keep-alive connections on asyncio, in worker processes.
+
+The server under test must not share its process (or its GIL) with the clients, and a Python
+HTTP client library would spend more CPU per request than the server does. Each worker process
+opens ``connections`` keep-alive sockets and sends the same ``POST`` on each, one request at a
+time per socket, for ``seconds``; it prints its latencies (seconds) and error count as JSON.
+
+Run one worker: ``python -m bestnext.bench.httpload URL PATH BODY_FILE SECONDS CONNECTIONS``
+with the request headers, one ``name: value`` per line, on stdin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+
+def request_bytes(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """The raw keep-alive ``POST`` request.
+
+    >>> request_bytes("h", 80, "/x", b"{}", {"A": "b"}).split(b"\\r\\n")[:2]
+    [b'POST /x HTTP/1.1', b'Host: h:80']
+    """
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive",
+            "Content-Type: application/json", f"Content-Length: {len(body)}",
+            *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """Read one response (Content-Length framed); returns its status code."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _connection(host: str, port: int, raw: bytes, stop: float, want: int,
+                      samples: list[float], errors: list[int]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            writer.write(raw)
+            status = await _read_response(reader)
+            if status == want:
+                samples.append(time.perf_counter() - started)
+            else:
+                errors[0] += 1
+    finally:
+        writer.close()
+
+
+async def load(url: str, path: str, body: bytes, headers: dict[str, str], seconds: float,
+               connections: int, want: int = 201) -> dict[str, Any]:
+    """Send ``POST path`` on ``connections`` keep-alive sockets for ``seconds``."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    raw = request_bytes(host, port, path, body, headers)
+    samples: list[float] = []
+    errors = [0]
+    stop = time.monotonic() + seconds
+    began = time.monotonic()
+    await asyncio.gather(*(_connection(host, port, raw, stop, want, samples, errors) for _ in range(connections)))
+    return {"seconds": time.monotonic() - began, "samples": samples, "errors": errors[0]}
+
+
+def run_workers(url: str, path: str, body: bytes, headers: dict[str, str], seconds: float,
+                connections: int, processes: int, workdir: Path) -> dict[str, Any]:
+    """Run ``processes`` worker processes with ``connections`` sockets each; merged results."""
+    body_file = workdir / "load-body.json"
+    body_file.write_bytes(body)
+    stdin = "\n".join(f"{k}: {v}" for k, v in headers.items())
+    procs = [subprocess.Popen([sys.executable, "-m", "bestnext.bench.httpload", url, path, str(body_file),
+                               str(seconds), str(connections)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True) for _ in range(processes)]
+    samples: list[float] = []
+    errors, took = 0, 0.0
+    for proc in procs:
+        out, _ = proc.communicate(stdin, timeout=seconds + 60)
+        found = orjson.loads(out)
+        samples.extend(found["samples"])
+        errors += int(found["errors"])
+        took = max(took, float(found["seconds"]))
+    return {"seconds": took, "samples": samples, "errors": errors}
+
+
+def main(argv: list[str]) -> None:
+    url, path, body_file, seconds, connections = argv
+    headers = dict(line.split(": ", 1) for line in sys.stdin.read().splitlines() if ": " in line)
+    result = asyncio.run(load(url, path, Path(body_file).read_bytes(), headers, float(seconds), int(connections)))
+    sys.stdout.write(orjson.dumps(result).decode())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
