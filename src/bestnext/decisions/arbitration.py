@@ -92,6 +92,10 @@ class _Inputs:
     declined: frozenset[str]
     memo: dict[str, bool] = field(default_factory=dict)
     gates: dict[tuple[str, tuple[str, ...], str], tuple[ConsentUse | None, str]] = field(default_factory=dict)
+    # per decision: allowed channels of actions alike (purpose, data, channels) and offers picked
+    routes: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[tuple[tuple[str, ConsentUse], ...], str]] = \
+        field(default_factory=dict)
+    offers: dict[tuple[str, ...], Offer | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,38 @@ def _gate(static: _Static, channel: str, inp: _Inputs) -> Gate:
     return found
 
 
+def _routes(static: _Static, channel: str | None, inp: _Inputs) -> tuple[tuple[tuple[str, ConsentUse], ...], str]:
+    """The allowed channels of the action (with their consent) and, if none, why not; shared
+    by the actions with the same purpose, data and channels unless the action was declined."""
+    declined = static.action.id in inp.declined
+    key = (static.action.purpose, static.categories, static.channels)
+    found = None if declined else inp.routes.get(key)
+    if found is not None:
+        return found
+    allowed: list[tuple[str, ConsentUse]] = []
+    reason = "no channel"
+    for ch in static.channels:
+        if channel is not None and ch != channel:
+            continue
+        use, why = _gate(static, ch, inp)
+        if use is None:
+            reason = why
+        else:
+            allowed.append((ch, use))
+    found = (tuple(allowed), reason)
+    if not declined:
+        inp.routes[key] = found
+    return found
+
+
+def _offer(action: Action, inp: _Inputs) -> Offer | None:
+    """The action's offer (the same for every action with the same offers, in one decision)."""
+    key = tuple(action.offers)
+    if key not in inp.offers:
+        inp.offers[key] = pick_offer(action, inp.catalog, inp.facts, inp.at, inp.policy.offer_usage)
+    return inp.offers[key]
+
+
 def _screen(action: Action, channel: str | None, inp: _Inputs) -> _Screened | str:
     """The action with its allowed channels, or the reason it was left out."""
     static = _static(action)
@@ -182,19 +218,10 @@ def _screen(action: Action, channel: str | None, inp: _Inputs) -> _Screened | st
     weight = weights.get(inp.context.reason, weights.get("default", 1.0)) if weights else 1.0
     if weight <= 0:
         return f"not for context '{inp.context.reason}'"
-    allowed: list[tuple[str, ConsentUse]] = []
-    reason = "no channel"
-    for ch in static.channels:
-        if channel is not None and ch != channel:
-            continue
-        use, why = _gate(static, ch, inp)
-        if use is None:
-            reason = why
-        else:
-            allowed.append((ch, use))
+    allowed, reason = _routes(static, channel, inp)
     if not allowed:
         return reason
-    offer = pick_offer(action, inp.catalog, inp.facts, inp.at, inp.policy.offer_usage) if action.offers else None
+    offer = _offer(action, inp) if action.offers else None
     value = (business_value(action, inp.facts) if action.value_rules else action.value) * (offer.boost if offer else 1.0)
     return _Screened(action, weight, value, static.levers, offer, passed, tuple(allowed))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 import zlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -268,8 +268,25 @@ def decision_public(decision_id: str, person_id: str, at: datetime, decision: De
             "actions": [_action_public(replace(a, decision_id=decision_id)) for a in decision.ranked]}
 
 
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` for the immutable values of a decision, without its deep copies.
+
+    >>> from bestnext.decisions.model import ConsentUse
+    >>> _plain({"u": (ConsentUse("marketing", "email", True),)})["u"][0]["purpose_of_use"]
+    'marketing'
+    """
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None:
+        return {name: _plain(getattr(value, name)) for name in fields}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _action_public(a: RankedAction) -> dict[str, Any]:
-    out = asdict(a)
+    out: dict[str, Any] = _plain(a)
     out["offer_valid_until"] = a.offer_valid_until.isoformat() if a.offer_valid_until else None
     return out
 
