@@ -17,6 +17,7 @@ import numpy as np
 from scipy.special import ndtr
 
 _GRID = np.linspace(-6.5, 6.5, 66)
+_SURE = 8.3  # ndtr(z) == 1.0 exactly in double precision for z >= 8.3
 _GRID_WEIGHTS = np.exp(-0.5 * _GRID**2) / np.sqrt(2.0 * np.pi) * (_GRID[1] - _GRID[0])
 
 
@@ -29,7 +30,10 @@ def _below(target: np.ndarray, mean: np.ndarray, sd: np.ndarray, weight: np.ndar
         logit = np.log(target)[None, :] - np.log(room)
         spread = sd > 0.0
         if spread.all():
-            prob = ndtr((logit - mean[:, None]) * (1.0 / sd)[:, None])
+            z = (logit - mean[:, None]) * (1.0 / sd)[:, None]
+            open_ = z < _SURE  # elsewhere the CDF is exactly 1.0 (or t >= w_b: set below)
+            prob = np.ones_like(z)
+            prob[open_] = ndtr(z[open_])
         else:  # a rival without spread is a step: below, tied or above
             mu = mean[:, None]
             prob = np.where(spread[:, None], ndtr((logit - mu) / np.where(spread, sd, 1.0)[:, None]),
