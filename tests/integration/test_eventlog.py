@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
-from bestnext.eventlog import LoggedEvent, NewEvent, Pipeline
-from bestnext.eventlog import store
+from bestnext.eventlog import LoggedEvent, NewEvent, Pipeline, store
 
 T0 = datetime(2025, 2, 21, 10, 35, tzinfo=UTC)
 
