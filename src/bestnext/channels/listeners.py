@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, select, union_all, update
 
 from bestnext.channels import branch, calls, cases, outbox, ports
 from bestnext.channels.model import Status
@@ -30,7 +30,16 @@ log = structlog.get_logger(__name__)
 _installed: set[str] = set()
 
 
+def _has_rows(conn: Connection, person_id: str) -> bool:
+    """Whether the person has any channels row (one probe; most absorbed people have none)."""
+    probes = [select(t.c.person_id).where(t.c.person_id == person_id).limit(1).subquery().select()
+              for t in (outbox_table, call_tasks, service_cases, branch_appointments)]
+    return conn.execute(union_all(*probes).limit(1)).first() is not None
+
+
 def on_merge(conn: Connection, survivor_id: str, absorbed_id: str) -> None:
+    if not _has_rows(conn, absorbed_id):
+        return
     conn.execute(update(outbox_table).where(outbox_table.c.person_id == absorbed_id).values(person_id=survivor_id))
     for module in (cases, calls, branch):
         module.reassign_person(conn, survivor_id, absorbed_id)

@@ -127,3 +127,15 @@ def test_erasure_removes_the_persons_letters_from_post_batches(vcontainer: Conta
     text = batch.read_text()
     assert theirs.id not in text and "p-1" not in text
     assert others.id in text and len(text.splitlines()) == 1
+
+
+def test_a_merge_moves_whichever_rows_the_absorbed_person_has(vcontainer: Container) -> None:
+    from bestnext.channels import branch
+    from bestnext.identity import hooks
+
+    with vcontainer.engine.begin() as conn:
+        branch.create(conn, person_id="p-only-branch", branch="MI02", advisor="a-1", expected_from=T0, expected_until=None,
+                      briefing={}, now=T0)
+        hooks.merged(conn, "p-survivor", "p-only-branch")  # only a briefing: it follows
+        hooks.merged(conn, "p-survivor", "p-nothing")  # nothing to move: nothing happens
+        assert [a.person_id for a in branch.list_for_branch(conn, "MI02")] == ["p-survivor"]
