@@ -19,8 +19,8 @@ install: $(BIN)/bestnext  ## create .venv with the pinned dependencies
 migrate: install
 	$(BIN)/bestnext db upgrade
 
-demo: install  ## install, migrate, load the demo bank and serve on 127.0.0.1:8000
-	$(BIN)/bestnext demo up --host $(HOST) --port $(PORT)
+demo: install  ## install, migrate, load the demo bank and serve on 127.0.0.1:8000 (logs: var/log/bestnext.log)
+	BESTNEXT_LOG_FILE=$${BESTNEXT_LOG_FILE:-var/log/bestnext.log} $(BIN)/bestnext demo up --host $(HOST) --port $(PORT)
 
 serve: migrate
 	$(BIN)/bestnext serve --host $(HOST) --port $(PORT)
