@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine, func, select
 
+from bestnext import logging as bn_logging
 from bestnext.clock import SystemClock
 from bestnext.db import create_db_engine
 from bestnext.eventlog import NewEvent, Pipeline
@@ -97,6 +98,8 @@ def measure(engine: Engine) -> dict[str, Any]:
 
 
 def run(workdir: Path) -> dict[str, Any]:
+    # as the product logs (JSON lines to the log file, INFO): not pretty-printed to a terminal
+    bn_logging.configure("INFO", workdir / "bench.log")
     results: dict[str, Any] = {}
     db = workdir / "identity.db"
     for suffix in ("", "-wal", "-shm"):
