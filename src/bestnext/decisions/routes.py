@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+import orjson
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bestnext.access import Principal
@@ -44,8 +45,8 @@ class OutcomeCreate(BaseModel):
     at: datetime | None = None
 
 
-@router.post("/v1/decisions", status_code=201)
-def create_decision(body: DecisionCreate, container: ContainerDep, _who: Decider) -> dict[str, Any]:
+@router.post("/v1/decisions", status_code=201, response_model=None)
+def create_decision(body: DecisionCreate, container: ContainerDep, _who: Decider) -> Response:
     now = container.clock.now()
     context = DecisionContext(at=now, reason=body.reason, inbound_channel=body.inbound_channel,
                               language=body.language, based_on=tuple(body.based_on), variables=body.variables)
@@ -54,7 +55,9 @@ def create_decision(body: DecisionCreate, container: ContainerDep, _who: Decider
                                    config_dir=container.settings.config_dir)
     with container.engine.begin() as conn:
         services.log_decision(conn, decided)
-    return services.decision_public(decided.id, body.person_id, now, decided.decision)
+    # encoded once, by orjson (the view is plain JSON types already: no jsonable_encoder pass)
+    return Response(orjson.dumps(services.decision_public(decided.id, body.person_id, now, decided.decision)),
+                    status_code=201, media_type="application/json")
 
 
 @router.post("/v1/decisions/{decision_id}/outcome")
