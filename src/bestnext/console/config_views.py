@@ -13,6 +13,8 @@ from sqlalchemy import Connection
 from bestnext.console import store
 from bestnext.decisions.catalog import Catalog, load_catalog, parse_catalog, product_ids
 from bestnext.errors import ConfigInvalid, NotFound
+from bestnext.journeys import services as journey_services
+from bestnext.journeys import store as journeys_store
 from bestnext.journeys.config import check_text, load_journeys
 from bestnext.journeys.model import Journey
 
@@ -69,18 +71,20 @@ class JourneyRow:
     file: str
     active: int
     finished: int
+    paused: bool = False
 
 
 def journeys_overview(conn: Connection, config_dir: Path) -> list[JourneyRow]:
     """Every journey of the bank with its live instance counts."""
     counts = store.journey_counts(conn)
+    paused = journeys_store.paused_ids(conn)
     files = {str((yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("id")): p.name
              for p in sorted((config_dir / "journeys").glob("*.yaml"))}
     rows = []
     for j in load_journeys(config_dir):
         by_status = counts.get(j.id, {})
         rows.append(JourneyRow(j, files.get(j.id, ""), sum(n for (s, _), n in by_status.items() if s == "active"),
-                               sum(n for (s, _), n in by_status.items() if s != "active")))
+                               sum(n for (s, _), n in by_status.items() if s != "active"), j.id in paused))
     return rows
 
 
@@ -111,3 +115,15 @@ def validate_catalog(text: str, config_dir: Path) -> tuple[Catalog | None, list[
         return parse_catalog(text, "edited catalog", product_ids(config_dir)), []
     except ConfigInvalid as exc:
         return None, exc.errors or [{"line": None, "field": None, "message": exc.detail}]
+
+
+def person_instances(conn: Connection, who: str) -> list[dict[str, Any]]:
+    """The journey instances (with steps) of the person known as ``TYPE:VALUE`` or by person id;
+    journey data only, no personal data (empty when nobody is known so)."""
+    from bestnext.identity import services as identity
+
+    person: str | None = who.strip()
+    if person and ":" in person:
+        kind, value = person.split(":", 1)
+        person = identity.find_person(conn, kind.strip(), value.strip())
+    return journey_services.instances_of(conn, person) if person else []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from bestnext.access.permissions import Permission
@@ -14,6 +15,8 @@ from bestnext.console import config_views
 from bestnext.console.session import permitted, permitted_post
 from bestnext.console.templating import render
 from bestnext.db import read
+from bestnext.errors import NotFound
+from bestnext.journeys import services as journeys
 
 router = APIRouter(include_in_schema=False)
 JourneyManager = Annotated[Session, Depends(permitted(Permission.JOURNEYS_MANAGE))]
@@ -24,10 +27,23 @@ MAX_YAML = 512 * 1024
 
 
 @router.get("/console/journeys")
-def journeys_page(request: Request, session: JourneyManager, container: ContainerDep) -> Response:
+def journeys_page(request: Request, session: JourneyManager, container: ContainerDep,
+                  person: Annotated[str, Query(max_length=200)] = "") -> Response:
     with read(container.engine) as conn:
         rows = config_views.journeys_overview(conn, container.settings.config_dir)
-    return render(request, "journeys.html", {"rows": rows})
+        found = config_views.person_instances(conn, person) if person.strip() else None
+    return render(request, "journeys.html", {"rows": rows, "person": person, "found": found})
+
+
+@router.post("/console/journeys/{journey_id}/{change}")
+def journey_pause(journey_id: str, change: str, session: JourneyManagerPost, container: ContainerDep) -> Response:
+    if change not in ("pause", "resume"):
+        raise NotFound(f"No action '{change}'.")
+    with container.engine.begin() as conn:
+        do = journeys.pause if change == "pause" else journeys.resume
+        do(conn, container.settings.config_dir, journey_id, session.user.username, container.clock.now())
+    journeys.wake_timers(container)
+    return RedirectResponse("/console/journeys", status_code=303)
 
 
 @router.get("/console/journeys/{journey_id}")

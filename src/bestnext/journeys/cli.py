@@ -56,3 +56,24 @@ def show(who: str = typer.Argument(..., help="TYPE:VALUE (user_id:C100234, email
             err_console.print(f"nobody known as {who}")
             raise typer.Exit(1)
         print_json(services.instances_of(conn, person))
+
+
+def _control(journey_id: str, paused: bool) -> None:
+    from bestnext.cli.common import container, print_json
+    from bestnext.journeys import services
+
+    with container() as c, c.engine.begin() as conn:
+        change = services.pause if paused else services.resume
+        print_json(change(conn, c.settings.config_dir, journey_id, "cli", c.clock.now()))
+
+
+@app.command("pause")
+def pause(journey_id: str = typer.Argument(..., help="Journey id")) -> None:
+    """Pause a journey: no new entries; due steps of its instances are held, not lost."""
+    _control(journey_id, True)
+
+
+@app.command("resume")
+def resume(journey_id: str = typer.Argument(..., help="Journey id")) -> None:
+    """Resume a paused journey: held steps continue at once (in the timer loop of the server)."""
+    _control(journey_id, False)

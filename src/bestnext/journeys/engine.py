@@ -16,6 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bestnext.clock import Clock, as_utc
 from bestnext.eventlog.model import LoggedEvent
+from bestnext.eventlog.store import read_after
 from bestnext.journeys import store
 from bestnext.journeys.config import load_journeys, load_signals
 from bestnext.journeys.facts import event_facts, var_facts
@@ -72,9 +73,11 @@ class JourneyEngine:
                     if any(self._entry_matches(conn, t, event.person_id, facts) for t in j.entry)]
         if not entering and facts["event.name"] not in self.awaited and "*" not in self.awaited:
             return  # neither starts a journey nor is awaited by one: nothing to read
+        paused = store.paused_ids(conn)
+        entering = [j for j in entering if j.id not in paused]  # a paused journey takes nobody in
         active = store.of_person(conn, event.person_id)
         for inst in active:
-            self._advance_on_event(conn, inst, event, facts)
+            self._advance_on_event(conn, inst, event, facts, inst.journey_id in paused)
         for journey in entering:
             self._enter(conn, journey, event, facts, active)
 
@@ -85,7 +88,7 @@ class JourneyEngine:
             conn, person_id, trigger.segment)})
 
     def _advance_on_event(self, conn: Connection, inst: Instance, event: LoggedEvent,
-                          facts: dict[str, Any]) -> None:
+                          facts: dict[str, Any], paused: bool = False) -> None:
         journey = self.journeys.get(inst.journey_id)
         if inst.status != "active":
             return
@@ -99,11 +102,27 @@ class JourneyEngine:
         if inst.waiting_event and inst.step and inst.waiting_event == facts.get("event.name"):
             step = journey.step(inst.step)
             if isinstance(step, WaitEvent) and holds(step.when, facts):
-                inst.vars.setdefault("based_on", []).append(event.message_id)
-                inst.waiting_event, inst.wait_until = None, None
-                inst.vars["wait_token"] = str(uuid.uuid4())
-                self.log(inst.id, step.id, "event", {"event": facts["event.name"]})
-                self.run(conn, journey, inst, step.on_event, facts)
+                if paused:
+                    self.hold(conn, inst, {"event_seq": event.seq})
+                    return
+                self._take_event(conn, journey, inst, step, event, facts)
+
+    def _take_event(self, conn: Connection, journey: Journey, inst: Instance, step: WaitEvent,
+                    event: LoggedEvent, facts: dict[str, Any]) -> None:
+        inst.vars.setdefault("based_on", []).append(event.message_id)
+        inst.waiting_event, inst.wait_until = None, None
+        inst.vars["wait_token"] = str(uuid.uuid4())
+        self.log(inst.id, step.id, "event", {"event": facts["event.name"]})
+        self.run(conn, journey, inst, step.on_event, facts)
+
+    def hold(self, conn: Connection, inst: Instance, what: dict[str, Any]) -> None:
+        """Keep the step that fell due while the journey is paused; the first one wins (it moves
+        the instance on at resume, so a later one would find the step already left)."""
+        if "held" in inst.vars:
+            return
+        inst.vars["held"] = what
+        self.log(inst.id, inst.step or "-", "held", what)
+        store.save(conn, inst, self.clock.now())
 
     def _enter(self, conn: Connection, journey: Journey, event: LoggedEvent, facts: dict[str, Any],
                active: list[Instance]) -> None:
@@ -169,6 +188,17 @@ class JourneyEngine:
             self.finish(conn, inst, "journey_changed")
             return
         step = journey.step(str(inst.step))
+        if journey.id in store.paused_ids(conn):
+            self.hold(conn, inst, {"timer": True})
+            return
+        if "held" in inst.vars and not timer.payload.get("held"):
+            return  # the step held during the pause goes first; resume scheduled it
+        held = inst.vars.pop("held", None) if timer.payload.get("held") else None
+        if held and held.get("event_seq") and isinstance(step, WaitEvent):
+            event = read_after(conn, int(held["event_seq"]) - 1, 1)
+            if event:
+                self._take_event(conn, journey, inst, step, event[0], event_facts(event[0], self.signals))
+                return
         inst.waiting_event, inst.wait_until = None, None
         self.log(inst.id, step.id, "timer")
         target = getattr(step, "on_timeout", None) or journey.after(step.id)

@@ -42,6 +42,24 @@ def person_journeys(person_id: str, container: ContainerDep, _who: Reader) -> li
         return services.instances_of(conn, person_id)
 
 
+@router.post("/v1/journeys/{journey_id}/pause")
+def pause_journey(journey_id: str, container: ContainerDep, who: Manager) -> dict[str, Any]:
+    """Pause a journey: no new entries; due steps of its instances are held until resume."""
+    with container.engine.begin() as conn:
+        return services.pause(conn, container.settings.config_dir, journey_id, who.name,
+                              container.clock.now())
+
+
+@router.post("/v1/journeys/{journey_id}/resume")
+def resume_journey(journey_id: str, container: ContainerDep, who: Manager) -> dict[str, Any]:
+    """Resume a journey: entries again, and every held step continues now."""
+    with container.engine.begin() as conn:
+        result = services.resume(conn, container.settings.config_dir, journey_id, who.name,
+                                 container.clock.now())
+    services.wake_timers(container)
+    return result
+
+
 @router.post("/v1/replay")
 def replay(text: JSONL, _who: Replayer,
            until: Annotated[datetime | None, Query(description="default: 14 days after the last line")] = None,

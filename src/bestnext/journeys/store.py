@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, select, update
 
-from bestnext.journeys.tables import journey_contacts, journey_instances, journey_steps
+from bestnext.db import upsert
+from bestnext.journeys.tables import journey_contacts, journey_controls, journey_instances, journey_steps
 
 
 @dataclass
@@ -150,3 +151,26 @@ def bases(conn: Connection, contact_ids: list[str]) -> dict[str, list[str]]:
         return {}
     query = select(journey_contacts.c.id, journey_contacts.c.based_on).where(journey_contacts.c.id.in_(contact_ids))
     return {str(r[0]): list(r[1] or []) for r in conn.execute(query)}
+
+
+def paused_ids(conn: Connection) -> set[str]:
+    """Ids of the journeys paused now (a tiny table: one row per journey ever paused)."""
+    query = select(journey_controls.c.journey_id).where(journey_controls.c.paused.is_(True))
+    return {str(r[0]) for r in conn.execute(query)}
+
+
+def controls(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Pause state of every journey ever paused or resumed: ``{id: {paused, changed_at, changed_by}}``."""
+    return {str(r["journey_id"]): dict(r) for r in conn.execute(select(journey_controls)).mappings()}
+
+
+def set_paused(conn: Connection, journey_id: str, paused: bool, at: datetime, by: str) -> None:
+    upsert(conn, journey_controls, {"journey_id": journey_id, "paused": paused, "changed_at": at,
+                                    "changed_by": by}, ("journey_id",), ("paused", "changed_at", "changed_by"))
+
+
+def held_of(conn: Connection, journey_id: str) -> list[Instance]:
+    """Active instances of a journey (locked on PostgreSQL); the caller picks those holding a step."""
+    query = _locked(conn, select(journey_instances).where(
+        journey_instances.c.journey_id == journey_id, journey_instances.c.status == "active"))
+    return [_instance(r) for r in conn.execute(query).mappings()]

@@ -1,6 +1,6 @@
 """Journey instances, their step history and the contacts they scheduled."""
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
 
 from bestnext.db import BigId, JsonDoc, UtcDateTime, metadata
 
@@ -51,4 +51,13 @@ journey_contacts = Table(
     Column("due_at", UtcDateTime, nullable=False),
     Column("based_on", JsonDoc, nullable=False),
     Index("ix_journey_contacts_person_id_due_at", "person_id", "due_at"),
+)
+
+journey_controls = Table(
+    "journey_controls",
+    metadata,
+    Column("journey_id", String(64), primary_key=True),
+    Column("paused", Boolean, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("changed_by", String(64), nullable=False),
 )
