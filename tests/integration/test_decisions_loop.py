@@ -105,3 +105,23 @@ def test_no_learning_from_a_person_without_profiling(container: Container) -> No
     with container.engine.begin() as conn:
         assert conn.execute(select(decision_models)).first() is None
         assert [r["reward"] for r in outcomes(conn)] == [None]
+
+
+def test_a_process_sees_the_lessons_another_process_saved(container: Container) -> None:
+    with container.engine.connect() as conn:
+        here = services.runtime(conn)
+    elsewhere = services.Runtime(here.catalog, here.policy)  # another process: its own bank
+    with container.engine.begin() as conn:
+        before = here.models(conn)
+        elsewhere.learn(conn, "offer_x", "email", {"x": 1.0, "ctx:channel=email": 1.0}, 1.0, True)
+    with container.engine.begin() as conn:
+        after = here.models(conn)
+        assert after is not before and ("offer_x", "email") in here.bank.models
+        assert here.models(conn) is after  # unchanged since: no reload
+        here.learn(conn, "offer_x", "email", {"x": 1.0, "ctx:channel=email": 1.0}, 0.0, True)
+        assert here.models(conn) is after  # its own lesson is already in memory
+    with container.engine.begin() as conn:
+        elsewhere.learn(conn, "offer_y", "sms", {"ctx:channel=sms": 1.0}, 0.0, True)
+    with container.engine.begin() as conn:
+        assert here.models(conn) is not after
+        assert ("offer_y", "sms") in here.bank.models and ("offer_x", "email") in here.bank.models

@@ -23,14 +23,15 @@ from sqlalchemy import Connection
 
 from bestnext.calendar import BusinessCalendar
 from bestnext.clock import as_utc
-from bestnext.decisions import ignored, store
+from bestnext.decisions import catalog_versions, ignored, store
 from bestnext.decisions.arbitration import PolicyInputs
 from bestnext.decisions.arbitration import decide as decide_pure
-from bestnext.decisions.catalog import Catalog, load_catalog
+from bestnext.decisions.catalog import Catalog
 from bestnext.decisions.consent_use import bind
 from bestnext.decisions.contact_policy import ContactPolicyConfig, load_config
 from bestnext.decisions.contacts import record_contact
 from bestnext.decisions.learning.bank import ModelBank
+from bestnext.decisions.learning.store import models_stamp
 from bestnext.decisions.model import (
     REWARDS,
     ConsentCheck,
@@ -59,14 +60,20 @@ class Runtime:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     table: PosteriorTable | None = None
+    catalog_number: int | None = None  # the active catalog version loaded (None: catalog.yaml)
+    stamp: tuple[int, int] | None = None  # learning.store.models_stamp of what is loaded
 
     def models(self, conn: Connection) -> PosteriorTable:
-        """The models (loaded from the database on first use), as a fast posterior table."""
-        if self.table is None:
+        """The models as a fast posterior table: loaded from the database on first use and
+        again whenever another process (a worker) has saved a model that learnt since."""
+        stamp = models_stamp(conn)
+        if self.table is None or stamp != self.stamp:
             with self.lock:
-                if self.table is None:
-                    self.bank.load(conn)
-                    self.table = PosteriorTable(self.bank)
+                if self.table is None or stamp != self.stamp:
+                    bank = ModelBank()
+                    bank.load(conn)
+                    self.bank, self.table, self.stamp = bank, PosteriorTable(bank), stamp
+        assert self.table is not None
         return self.table
 
     def learn(self, conn: Connection, action_id: str, channel: str, features: dict[str, float],
@@ -74,9 +81,12 @@ class Runtime:
         """Teach one model, persist it (caller's transaction) and refresh its dense copy."""
         table = self.models(conn)
         with self.lock:
+            before = len(self.bank.models)
             self.bank.learn(action_id, channel, features, reward, profiling=profiling)
             self.bank.save(conn)
             table.refresh((action_id, channel))
+            if self.stamp is not None:  # our own lesson: one more response (maybe one more model)
+                self.stamp = (self.stamp[0] + len(self.bank.models) - before, self.stamp[1] + 1)
 
 
 _RUNTIMES: dict[tuple[str, str], Runtime] = {}
@@ -99,11 +109,15 @@ def runtime(conn: Connection, config_dir: Path | None = None) -> Runtime:
     folder = _config_dir(config_dir)
     key = (str(folder), conn.engine.url.render_as_string(hide_password=True))
     found = _RUNTIMES.get(key)
-    if found is None:
+    number = catalog_versions.active_number(conn)  # a new activation is noticed at the next decision
+    if found is None or found.catalog_number != number:
         with _RUNTIMES_LOCK:
             found = _RUNTIMES.get(key)
-            if found is None:
-                found = _RUNTIMES[key] = Runtime(load_catalog(folder / "catalog.yaml"), load_config(folder))
+            if found is None or found.catalog_number != number:
+                number, catalog = catalog_versions.active_catalog(conn, folder)
+                if found is None:
+                    found = _RUNTIMES[key] = Runtime(catalog, load_config(folder))
+                found.catalog, found.catalog_number = catalog, number
     return found
 
 
