@@ -6,6 +6,7 @@ import bestnext.access.users_tables  # noqa: F401
 import bestnext.channels.tables  # noqa: F401
 import bestnext.consent.tables  # noqa: F401
 import bestnext.decisions.learning.tables  # noqa: F401
+import bestnext.decisions.catalog_tables  # noqa: F401
 import bestnext.decisions.tables  # noqa: F401
 import bestnext.eventlog.tables  # noqa: F401
 import bestnext.identity.tables  # noqa: F401

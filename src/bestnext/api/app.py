@@ -53,13 +53,14 @@ def _routers() -> list[APIRouter]:
     from bestnext.access.routes import router as audit
     from bestnext.channels.routes import router as channels
     from bestnext.consent.routes import router as consent
+    from bestnext.decisions.catalog_routes import router as catalog
     from bestnext.decisions.routes import router as decisions
     from bestnext.ingest.routes import router as ingest
     from bestnext.journeys.routes import router as journeys
     from bestnext.privacy.routes import router as privacy
     from bestnext.profiles.routes import router as profiles
 
-    return [ingest, consent, privacy, audit, channels, decisions, profiles, journeys]
+    return [ingest, consent, privacy, audit, channels, decisions, profiles, journeys, catalog]
 
 
 def _system_routes(app: FastAPI) -> None:

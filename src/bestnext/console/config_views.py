@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import Connection
 
 from bestnext.console import store
+from bestnext.decisions import catalog_versions
 from bestnext.decisions.catalog import Catalog, load_catalog, parse_catalog, product_ids
 from bestnext.errors import ConfigInvalid, NotFound
 from bestnext.journeys import services as journey_services
@@ -104,9 +105,14 @@ def validate_journey(text: str) -> list[dict[str, Any]]:
     return check_text(text, "edited journey")
 
 
-def current_catalog(config_dir: Path) -> tuple[Catalog, str]:
+def current_catalog(conn: Connection, config_dir: Path) -> tuple[Catalog, str, int | None]:
+    """The catalog in use, its YAML and its version number (``None``: the bank's catalog.yaml)."""
+    found = catalog_versions.active_text(conn)
+    if found is not None:
+        number, catalog = catalog_versions.active_catalog(conn, config_dir)
+        return catalog, found[1], number
     path = config_dir / "catalog.yaml"
-    return load_catalog(path), path.read_text(encoding="utf-8")
+    return load_catalog(path), path.read_text(encoding="utf-8"), None
 
 
 def validate_catalog(text: str, config_dir: Path) -> tuple[Catalog | None, list[dict[str, Any]]]:

@@ -15,6 +15,7 @@ from bestnext.console import config_views
 from bestnext.console.session import permitted, permitted_post
 from bestnext.console.templating import render
 from bestnext.db import read
+from bestnext.decisions import catalog_versions
 from bestnext.errors import NotFound
 from bestnext.journeys import services as journeys
 
@@ -63,8 +64,21 @@ def journey_validate(request: Request, session: JourneyManagerPost,
 
 @router.get("/console/catalog")
 def catalog_page(request: Request, session: CatalogManager, container: ContainerDep) -> Response:
-    catalog, text = config_views.current_catalog(container.settings.config_dir)
-    return render(request, "catalog.html", {"catalog": catalog, "text": text})
+    with read(container.engine) as conn:
+        catalog, text, number = config_views.current_catalog(conn, container.settings.config_dir)
+        versions = catalog_versions.versions(conn)
+    return render(request, "catalog.html", {"catalog": catalog, "text": text, "number": number,
+                                            "versions": versions})
+
+
+@router.post("/console/catalog/activate")
+def catalog_activate(request: Request, session: CatalogManagerPost, container: ContainerDep,
+                     text: Annotated[str, Form(max_length=MAX_YAML)]) -> Response:
+    by, now = session.user.username, container.clock.now()
+    with container.engine.begin() as conn:
+        stored = catalog_versions.submit(conn, text, container.settings.config_dir, by, now)
+        done = catalog_versions.activate(conn, stored["number"], by, now)
+    return render(request, "catalog_activated.html", {"done": done})
 
 
 @router.post("/console/catalog/validate")
@@ -73,4 +87,4 @@ def catalog_validate(request: Request, session: CatalogManagerPost, container: C
     catalog, errors = config_views.validate_catalog(text, container.settings.config_dir)
     summary = f"version {catalog.version}: {len(catalog.actions)} actions, {len(catalog.offers)} offers" \
         if catalog else None
-    return render(request, "validation.html", {"errors": errors, "summary": summary})
+    return render(request, "validation.html", {"errors": errors, "summary": summary, "activate": catalog is not None})

@@ -40,6 +40,29 @@ def catalog_check(file: Path, as_json: bool = typer.Option(False, "--json")) -> 
                       f"{len(catalog.offers)} offers)", markup=False, soft_wrap=True)
 
 
+@catalog_app.command("activate")
+def catalog_activate(file: Path) -> None:
+    """Validate a catalog file, store it as the next version and make it the active catalog."""
+    from bestnext.cli.common import container, print_json
+    from bestnext.decisions import catalog_versions
+
+    text = file.read_text(encoding="utf-8")
+    with container() as c, c.engine.begin() as conn:
+        stored = catalog_versions.submit(conn, text, c.settings.config_dir, "cli", c.clock.now())
+        print_json(catalog_versions.activate(conn, stored["number"], "cli", c.clock.now()))
+
+
+@catalog_app.command("versions")
+def catalog_list() -> None:
+    """The stored catalog versions, newest first."""
+    from bestnext.cli.common import container, print_json
+    from bestnext.db import read
+    from bestnext.decisions import catalog_versions
+
+    with container() as c, read(c.engine) as conn:
+        print_json(catalog_versions.versions(conn))
+
+
 @decisions_app.command("at-risk")
 def decisions_at_risk() -> None:
     """Persons whose own request has no answer within its time ("don't abandon")."""

@@ -82,4 +82,5 @@ def install() -> None:
             registry.child_rows(child, column, parent)
     # no customer's personal data: staff accounts, sources, aggregate models, wake-up timers (ids only)
     registry.not_personal("sources", "console_users", "console_sessions", "decision_models", "timers",
-                          "offer_grants", "journey_controls")  # offer_grants: counts per offer
+                          "offer_grants", "journey_controls",
+                          "catalog_versions")  # offer_grants: counts per offer
