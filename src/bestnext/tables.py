@@ -5,8 +5,8 @@ import bestnext.access.tables  # noqa: F401
 import bestnext.access.users_tables  # noqa: F401
 import bestnext.channels.tables  # noqa: F401
 import bestnext.consent.tables  # noqa: F401
-import bestnext.decisions.learning.tables  # noqa: F401
 import bestnext.decisions.catalog_tables  # noqa: F401
+import bestnext.decisions.learning.tables  # noqa: F401
 import bestnext.decisions.tables  # noqa: F401
 import bestnext.eventlog.tables  # noqa: F401
 import bestnext.identity.tables  # noqa: F401
