@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection
 
 from bestnext.access.model import Role
 from bestnext.channels import timeline
 from bestnext.decisions import services as decisions
+from bestnext.decisions import store as decisions_store
 from bestnext.decisions.model import Decision, DecisionContext
 from bestnext.errors import InvalidInput
 
@@ -63,5 +65,12 @@ def respond(conn: Connection, person_id: str, decision_id: str, action_id: str, 
         timeline.record(conn, person_id, event, f"console:{decision_id}:{action_id}:{outcome}", now,
                         touchpoint=channel_of(role) or "console", now=now,
                         properties={"decision_id": decision_id, "action": action_id, "outcome": outcome,
-                                    "operator": operator})
+                                    "operator": operator, **_proposed(conn, decision_id, action_id)})
     return outcome
+
+
+def _proposed(conn: Connection, decision_id: str, action_id: str) -> dict[str, Any]:
+    """What was proposed (purpose, product, offer, channel): journeys' rules read it."""
+    decision = decisions_store.get_decision(conn, decision_id) or {}
+    action = next((a for a in decision.get("actions", []) if a.get("action_id") == action_id), {})
+    return {k: action.get(k) for k in ("purpose", "product", "offer", "channel") if action.get(k)}

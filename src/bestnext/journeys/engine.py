@@ -158,6 +158,10 @@ class JourneyEngine:
                 inst.vars[name] = facts[key]
         if facts.get("signal.problem"):
             inst.vars["problem"] = True
+        if facts.get("event.properties.decision_id") and facts.get("event.properties.action"):
+            # an answer to a proposed action (the 360's NBA panel): a send step may follow it up
+            inst.vars["answered"] = {k: facts.get(f"event.properties.{k}") for k in (
+                "action", "purpose", "product", "offer", "decision_id")}
 
     def _may_reenter(self, conn: Connection, journey: Journey, person_id: str, now: datetime) -> bool:
         if journey.reentry.mode == "always":
