@@ -72,5 +72,6 @@ def respond(conn: Connection, person_id: str, decision_id: str, action_id: str, 
 def _proposed(conn: Connection, decision_id: str, action_id: str) -> dict[str, Any]:
     """What was proposed (purpose, product, offer, channel): journeys' rules read it."""
     decision = decisions_store.get_decision(conn, decision_id) or {}
-    action = next((a for a in decision.get("actions", []) if a.get("action_id") == action_id), {})
+    action: dict[str, Any] = next(
+        (a for a in decision.get("actions", []) if a.get("action_id") == action_id), {})
     return {k: action.get(k) for k in ("purpose", "product", "offer", "channel") if action.get(k)}
