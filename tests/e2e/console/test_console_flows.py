@@ -147,3 +147,31 @@ def test_compliance_erases_a_person(demo_server: Server, watched: Watched) -> No
     expect(page.get_by_test_id("privacy-results")).not_to_contain_text("Antonio")
     page.goto(base + "/console/privacy?action=privacy.erase")
     expect(page.get_by_test_id("audit")).to_contain_text("compliance")
+
+
+def test_marketer_pauses_a_journey_sees_a_persons_instances_and_activates_the_catalog(
+        demo_server: Server, watched: Watched) -> None:
+    base, page = demo_server.base_url, watched.page
+    login(watched, base, "marketing")
+    page.goto(base + "/console/journeys")
+    expect(page.get_by_test_id("state-lead")).to_have_text("In corso")
+    page.get_by_test_id("toggle-lead").click()
+    expect(page.get_by_test_id("state-lead")).to_have_text("Sospeso")
+    page.fill("#person", "email:martina.bianchi@example.org")
+    page.get_by_role("button", name="Mostra").click()
+    expect(page.get_by_test_id("person-instances")).to_contain_text("product_interest")
+    watched.shot("marketing-journeys-paused")
+    page.get_by_test_id("toggle-lead").click()
+    expect(page.get_by_test_id("state-lead")).to_have_text("In corso")
+    page.goto(base + "/console/catalog")
+    expect(page.get_by_test_id("catalog-in-use")).to_contain_text("catalog.yaml")
+    text = page.input_value("#yaml")
+    version = next(line for line in text.splitlines() if line.startswith("version:"))
+    page.fill("#yaml", text.replace(version, "version: console-e2e", 1))
+    page.get_by_role("button", name="Valida").click()
+    page.get_by_test_id("activate").click()
+    expect(page.get_by_test_id("activated")).to_contain_text("console-e2e")
+    page.goto(base + "/console/catalog")
+    expect(page.get_by_test_id("catalog-in-use")).to_contain_text("console-e2e")
+    expect(page.get_by_test_id("catalog-versions")).to_contain_text("active")
+    watched.shot("marketing-catalog-activated")
