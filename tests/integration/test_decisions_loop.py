@@ -125,3 +125,30 @@ def test_a_process_sees_the_lessons_another_process_saved(container: Container) 
     with container.engine.begin() as conn:
         assert here.models(conn) is not after
         assert ("offer_y", "sms") in here.bank.models and ("offer_x", "email") in here.bank.models
+
+
+def test_a_call_outcome_reaches_the_decision_that_proposed_the_call(container: Container) -> None:
+    from bestnext.channels import assisted, calls
+    from bestnext.channels.config import operators_config
+    from bestnext.channels.model import OutboundAction
+
+    ops = operators_config(container.settings.config_dir)
+    with container.engine.begin() as conn:
+        grant(conn)
+        decision_id, decision = decide(conn)
+        action = decision.ranked[0].action_id
+        call = OutboundAction(person_id="p-martina", channel="call_center", purpose="marketing", action=action,
+                              due_at=AT, text="Ciao Martina", data={"decision_id": decision_id})
+        task_id = assisted.call_task_for(conn, call, AT, ops)
+        calls.claim(conn, task_id, "luigi", AT)
+        assisted.record_outcome(conn, task_id, "accepted", "luigi", AT + timedelta(minutes=3), ops)
+        [props] = [r.payload["properties"] for r in conn.execute(
+            select(events.c.payload).where(events.c.event == "Call Completed"))]
+    assert props["decision_id"] == decision_id and props["action"] == action
+    container.pipeline.run_until_idle()  # the decisions processor reads the call's outcome
+    with container.engine.begin() as conn:
+        rows = outcomes(conn)
+        trained = conn.execute(select(decision_models.c.action_id)).scalars().all()
+    assert [(r["decision_id"], r["action_id"], r["outcome"], r["reward"]) for r in rows] == \
+        [(decision_id, action, "accepted", 1.0)]
+    assert trained == [action]
