@@ -32,6 +32,8 @@ def test_pause_and_resume_over_http_and_cli(server: Server, db_url: str) -> None
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
     paused = httpx.post(f"{url}/lead/pause", headers=marketer, timeout=10)
     assert paused.status_code == 200 and paused.json()["paused"] is True
+    listed = {j["id"]: j["paused"] for j in httpx.get(url, headers=marketer, timeout=10).json()}
+    assert listed["lead"] is True and listed["answer_request"] is False
     resumed = httpx.post(f"{url}/lead/resume", headers=marketer, timeout=10)
     assert resumed.status_code == 200 and resumed.json() == {**resumed.json(), "paused": False, "released": 0}
     assert json.loads(run_cli(db_url, "journeys", "pause", "lead"))["paused"] is True

@@ -24,8 +24,11 @@ JSONL = Annotated[str, Body(media_type="application/x-ndjson", max_length=2_000_
 
 @router.get("/v1/journeys")
 def list_journeys(container: ContainerDep, _who: Manager) -> list[dict[str, Any]]:
-    """The bank's journeys, highest priority first."""
-    return services.definitions(container.settings.config_dir)
+    """The bank's journeys, highest priority first (``paused`` when paused)."""
+    with read(container.engine) as conn:
+        states = services.pause_states(conn)
+    return [{**j, "paused": bool(states.get(j["id"], {}).get("paused"))}
+            for j in services.definitions(container.settings.config_dir)]
 
 
 @router.post("/v1/journeys/check")
