@@ -20,7 +20,11 @@ ENV = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=Fals
 
 @lru_cache(maxsize=4096)
 def _compiled(source: str) -> Template:
-    return ENV.from_string(source)
+    template = ENV.from_string(source)
+    # Jinja keeps a ChainMap over the environment's globals and copies it into every render
+    # context (slow to iterate); ENV's globals never change, so a flat dict is the same
+    template.globals = dict(template.globals)
+    return template
 
 
 def render(source: str, variables: Mapping[str, Any]) -> str:
