@@ -81,6 +81,13 @@ def catalog_activate(request: Request, session: CatalogManagerPost, container: C
     return render(request, "catalog_activated.html", {"done": done})
 
 
+@router.post("/console/catalog/versions/{number}/activate")
+def catalog_version_activate(number: int, session: CatalogManagerPost, container: ContainerDep) -> Response:
+    with container.engine.begin() as conn:
+        catalog_versions.activate(conn, number, session.user.username, container.clock.now())
+    return RedirectResponse("/console/catalog", status_code=303)
+
+
 @router.post("/console/catalog/validate")
 def catalog_validate(request: Request, session: CatalogManagerPost, container: ContainerDep,
                      text: Annotated[str, Form(max_length=MAX_YAML)]) -> Response:

@@ -175,3 +175,10 @@ def test_marketer_pauses_a_journey_sees_a_persons_instances_and_activates_the_ca
     expect(page.get_by_test_id("catalog-in-use")).to_contain_text("console-e2e")
     expect(page.get_by_test_id("catalog-versions")).to_contain_text("active")
     watched.shot("marketing-catalog-activated")
+    page.fill("#yaml", text.replace(version, "version: console-e2e-2", 1))
+    page.get_by_role("button", name="Valida").click()
+    page.get_by_test_id("activate").click()
+    expect(page.get_by_test_id("activated")).to_contain_text("console-e2e-2")
+    page.goto(base + "/console/catalog")
+    page.get_by_test_id("activate-1").click()  # back to the first version
+    expect(page.get_by_test_id("catalog-in-use")).to_contain_text("console-e2e · #1")
