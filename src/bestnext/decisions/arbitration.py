@@ -91,6 +91,8 @@ class _Inputs:
     facts: dict[str, Any]
     declined: frozenset[str]
     memo: dict[str, bool] = field(default_factory=dict)
+    # per decision: the outcome of each distinct rule list (many actions share one)
+    verdicts: dict[tuple[str, ...], tuple[bool, tuple[str, ...], str | None]] = field(default_factory=dict)
     gates: dict[tuple[str, tuple[str, ...], str], tuple[ConsentUse | None, str]] = field(default_factory=dict)
     # per decision: allowed channels of actions alike (purpose, data, channels) and offers picked
     routes: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[tuple[tuple[str, ConsentUse], ...], str]] = \
@@ -117,6 +119,7 @@ class _Static:
 
     action: Action
     rules: tuple[tuple[Rule, str], ...]
+    rule_keys: tuple[str, ...]
     channels: tuple[str, ...]
     categories: tuple[str, ...]
     levers: float
@@ -129,14 +132,35 @@ _STATIC: dict[int, _Static] = {}
 def _static(action: Action) -> _Static:
     found = _STATIC.get(id(action))
     if found is None or found.action is not action:
+        rules = tuple((r, r.describe()) for r in _rules_of(action))
         found = _STATIC[id(action)] = _Static(
-            action, tuple((r, r.describe()) for r in _rules_of(action)), tuple(action.treatments),
+            action, rules, tuple(k for _, k in rules), tuple(action.treatments),
             tuple(action.data_categories), action.levers.weight * action.levers.priority,
             action.valid_from is not None or action.valid_until is not None)
     return found
 
 
+_CATALOGS: dict[int, tuple[Catalog, tuple[_Static, ...]]] = {}
+
+
+def _statics(catalog: Catalog) -> tuple[_Static, ...]:
+    """The static part of every action of ``catalog`` (computed once per catalog object)."""
+    found = _CATALOGS.get(id(catalog))
+    if found is None or found[0] is not catalog:
+        if len(_CATALOGS) >= 16:
+            _CATALOGS.clear()
+        found = _CATALOGS[id(catalog)] = (catalog, tuple(_static(a) for a in catalog.actions))
+    return found[1]
+
+
 def _rules(static: _Static, inp: _Inputs) -> tuple[bool, tuple[str, ...], str | None]:
+    found = inp.verdicts.get(static.rule_keys)
+    if found is None:
+        found = inp.verdicts[static.rule_keys] = _verdict(static, inp)
+    return found
+
+
+def _verdict(static: _Static, inp: _Inputs) -> tuple[bool, tuple[str, ...], str | None]:
     passed: list[str] = []
     memo = inp.memo
     for rule, key in static.rules:
@@ -206,9 +230,9 @@ def _offer(action: Action, inp: _Inputs) -> Offer | None:
     return inp.offers[key]
 
 
-def _screen(action: Action, channel: str | None, inp: _Inputs) -> _Screened | str:
+def _screen(static: _Static, channel: str | None, inp: _Inputs) -> _Screened | str:
     """The action with its allowed channels, or the reason it was left out."""
-    static = _static(action)
+    action = static.action
     if static.windowed and not in_window(action, inp.at):
         return "outside its validity window"
     ok, passed, failed = _rules(static, inp)
@@ -304,10 +328,10 @@ def decide(profile: ProfileView, context: DecisionContext, catalog: Catalog, pol
                   _facts(profile, profiling.allowed), frozenset(a for a, _ in policy.state.declines))
     screened: list[_Screened] = []
     rejected: dict[str, str] = {}
-    for action in catalog.actions:
-        result = _screen(action, channel, inp)
+    for static in _statics(catalog):
+        result = _screen(static, channel, inp)
         if isinstance(result, str):
-            rejected[action.id] = result
+            rejected[static.action.id] = result
         else:
             screened.append(result)
     candidates = {c.action.id: c for c in _best_channels(screened, inp)}
