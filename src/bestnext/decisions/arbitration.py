@@ -56,10 +56,9 @@ class _Candidate:
     channel: str
     weight: float
     baseline: float
-    p_mean: float
     mean_logit: float
     sd_logit: float
-    terms: dict[str, float]
+    screened: _Screened  # its context weight, value and levers explain the score
     offer: Offer | None
     rules_passed: tuple[str, ...]
     consents: tuple[ConsentUse, ...]
@@ -279,9 +278,7 @@ def _best_channels(screened: list[_Screened], inp: _Inputs) -> list[_Candidate]:
         channel, use = s.channels[j]
         offer = s.offer if (s.action.purpose == "marketing" or use.may_promote) else None
         weight = s.weight * s.value * s.levers
-        out.append(_Candidate(s.action, channel, weight, s.value * s.levers, sigmoid(mus[k]), mus[k], sds[k],
-                              {"context_weight": s.weight, "value": s.value, "levers": s.levers},
-                              offer, s.rules_passed, (inp.profiling, use)))
+        out.append(_Candidate(s.action, channel, weight, s.value * s.levers, mus[k], sds[k], s, offer, s.rules_passed, (inp.profiling, use)))
     return out
 
 
@@ -346,12 +343,14 @@ def decide(profile: ProfileView, context: DecisionContext, catalog: Catalog, pol
 
 def _ranked(cand: _Candidate, choice: Choice, signals: tuple[str, ...], inp: _Inputs) -> RankedAction:
     subject, text, until = _render(cand, inp)
-    p = choice.sampled.get(cand.action.id, cand.p_mean)
-    terms = {"propensity": p, **cand.terms}
+    p_mean = sigmoid(cand.mean_logit)
+    p = choice.sampled.get(cand.action.id, p_mean)
+    s = cand.screened
+    terms = {"propensity": p, "context_weight": s.weight, "value": s.value, "levers": s.levers}
     return RankedAction(
         cand.action.id, cand.action.purpose, cand.action.product, cand.offer.id if cand.offer else None,
         until, cand.channel, cand.action.treatments[cand.channel].kind,  # type: ignore[index]
-        subject, text, p * cand.weight, cand.p_mean, choice.propensities.get(cand.action.id, 0.0),
+        subject, text, p * cand.weight, p_mean, choice.propensities.get(cand.action.id, 0.0),
         Explanation(cand.rules_passed, cand.consents, signals, terms, ("allowed",)))
 
 
