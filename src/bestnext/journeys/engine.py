@@ -75,7 +75,9 @@ class JourneyEngine:
             return  # neither starts a journey nor is awaited by one: nothing to read
         paused = store.paused_ids(conn)
         entering = [j for j in entering if j.id not in paused]  # a paused journey takes nobody in
-        active = store.of_person(conn, event.person_id)
+        none_active = _none_active(conn)
+        active = [] if none_active is not None and event.person_id in none_active \
+            else store.of_person(conn, event.person_id)
         for inst in active:
             self._advance_on_event(conn, inst, event, facts, inst.journey_id in paused)
         for journey in entering:
@@ -148,6 +150,9 @@ class JourneyEngine:
                               "touchpoint": facts.get("event.touchpoint")})
         self._remember_signal(inst, facts)
         store.insert(conn, inst, now, event.message_id)
+        none_active = _none_active(conn)
+        if none_active is not None:
+            none_active.discard(event.person_id)
         self.run(conn, journey, inst, journey.steps[0].id, facts)
 
     @staticmethod
@@ -247,6 +252,26 @@ class JourneyEngine:
         store.save(conn, inst, self.clock.now(), end_reason=reason)
 
 
+_NONE_ACTIVE = "bestnext.journeys.none_active"
+
+
+def prefetch(conn: Connection, person_ids: set[str]) -> None:
+    """Note, in one query, which persons of a batch have no active instance: their events skip
+    reading instances until one enters a journey, in this transaction of ``conn`` only."""
+    conn.info[_NONE_ACTIVE] = (conn.get_transaction(), person_ids - store.with_active(conn, person_ids))
+
+
+def forget_batch(conn: Connection) -> None:
+    conn.info.pop(_NONE_ACTIVE, None)
+
+
+def _none_active(conn: Connection) -> set[str] | None:
+    noted = conn.info.get(_NONE_ACTIVE)
+    if noted is None or noted[0] is None or noted[0] is not conn.get_transaction():
+        return None
+    return noted[1]  # type: ignore[no-any-return]
+
+
 def _awaited(journeys: Any) -> set[str]:
     """Event names that can advance or end a running instance (waits, goals, exits); ``*`` when
     a trigger names only a message type."""
@@ -269,12 +294,19 @@ class JourneysProcessor:
     def handle(self, conn: Connection, batch: Any) -> None:
         """Each event in its own savepoint: one that fails (a bug, a bad configuration) is logged
         and skipped, so it cannot hold every other person's journeys back."""
-        for event in batch:
-            try:
-                with conn.begin_nested():
-                    self.engine.on_event(conn, event)
-            except (OperationalError, InterfaceError):
-                raise  # the database, not the event: the whole batch is retried
-            except Exception as exc:  # noqa: BLE001 - isolated, logged, counted
-                self.engine.failures.append((event.message_id, f"{type(exc).__name__}: {exc}"[:300]))
-                log.exception("journey_event_failed", seq=event.seq, message_id=event.message_id)
+        prefetch(conn, {e.person_id for e in batch if e.person_id is not None})
+        try:
+            for event in batch:
+                self._one(conn, event)
+        finally:
+            forget_batch(conn)
+
+    def _one(self, conn: Connection, event: LoggedEvent) -> None:
+        try:
+            with conn.begin_nested():
+                self.engine.on_event(conn, event)
+        except (OperationalError, InterfaceError):
+            raise  # the database, not the event: the whole batch is retried
+        except Exception as exc:  # noqa: BLE001 - isolated, logged, counted
+            self.engine.failures.append((event.message_id, f"{type(exc).__name__}: {exc}"[:300]))
+            log.exception("journey_event_failed", seq=event.seq, message_id=event.message_id)

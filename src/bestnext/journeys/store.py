@@ -77,6 +77,18 @@ def of_person(conn: Connection, person_id: str, status: str | None = "active") -
     return [_instance(r) for r in conn.execute(query).mappings()]
 
 
+def with_active(conn: Connection, person_ids: set[str]) -> set[str]:
+    """Those of ``person_ids`` with at least one active instance (one query, no locks: an empty
+    :func:`of_person` locks nothing either)."""
+    found: set[str] = set()
+    ids = sorted(person_ids)
+    for i in range(0, len(ids), 500):
+        query = select(journey_instances.c.person_id).distinct().where(
+            journey_instances.c.person_id.in_(ids[i:i + 500]), journey_instances.c.status == "active")
+        found.update(str(r[0]) for r in conn.execute(query))
+    return found
+
+
 def last_entry(conn: Connection, journey_id: str, person_id: str) -> datetime | None:
     query = (select(journey_instances.c.entered_at)
              .where(journey_instances.c.journey_id == journey_id, journey_instances.c.person_id == person_id)
@@ -108,8 +120,11 @@ def steps_of(conn: Connection, instance_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
+_ADD_CONTACT = journey_contacts.insert()
+
+
 def add_contact(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(journey_contacts.insert().values(**row))
+    conn.execute(_ADD_CONTACT, row)  # one prepared statement, not a new construct per contact
 
 
 def assisted_between(conn: Connection, person_id: str, start: datetime, end: datetime) -> dict[str, Any] | None:
@@ -153,10 +168,24 @@ def bases(conn: Connection, contact_ids: list[str]) -> dict[str, list[str]]:
     return {str(r[0]): list(r[1] or []) for r in conn.execute(query)}
 
 
+_PAUSED = "bestnext.journeys.paused"
+
+
 def paused_ids(conn: Connection) -> set[str]:
-    """Ids of the journeys paused now (a tiny table: one row per journey ever paused)."""
+    """Ids of the journeys paused now (a tiny table: one row per journey ever paused).
+
+    Read once per transaction of ``conn`` (a processor or timer batch asks for every event);
+    :func:`set_paused` on the same connection forgets it.
+    """
+    txn = conn.get_transaction()
+    cached = conn.info.get(_PAUSED)
+    if txn is not None and cached is not None and cached[0] is txn:
+        return set(cached[1])
     query = select(journey_controls.c.journey_id).where(journey_controls.c.paused.is_(True))
-    return {str(r[0]) for r in conn.execute(query)}
+    found = {str(r[0]) for r in conn.execute(query)}
+    if txn is not None:
+        conn.info[_PAUSED] = (txn, frozenset(found))
+    return found
 
 
 def controls(conn: Connection) -> dict[str, dict[str, Any]]:
@@ -165,6 +194,7 @@ def controls(conn: Connection) -> dict[str, dict[str, Any]]:
 
 
 def set_paused(conn: Connection, journey_id: str, paused: bool, at: datetime, by: str) -> None:
+    conn.info.pop(_PAUSED, None)
     upsert(conn, journey_controls, {"journey_id": journey_id, "paused": paused, "changed_at": at,
                                     "changed_by": by}, ("journey_id",), ("paused", "changed_at", "changed_by"))
 
