@@ -207,10 +207,12 @@ def _routes(static: _Static, channel: str | None, inp: _Inputs) -> tuple[tuple[t
         return found
     allowed: list[tuple[str, ConsentUse]] = []
     reason = "no channel"
+    gates, purpose, categories = inp.gates, static.action.purpose, static.categories
     for ch in static.channels:
         if channel is not None and ch != channel:
             continue
-        use, why = _gate(static, ch, inp)
+        gate = None if declined else gates.get((purpose, categories, ch))  # most are known already
+        use, why = gate if gate is not None else _gate(static, ch, inp)
         if use is None:
             reason = why
         else:
