@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bestnext.clock import Clock
 from bestnext.db import read
@@ -27,8 +28,13 @@ class OutboxCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from bestnext.channels import outbox
 
-        with read(self.engine) as conn:
-            state = outbox.status(conn)
+        try:
+            with read(self.engine) as conn:
+                state = outbox.status(conn)
+        except SQLAlchemyError:  # a scrape must not fail because the database is away
+            yield GaugeMetricFamily("bestnext_outbox_up", "Whether the outbox could be read", value=0)
+            return
+        yield GaugeMetricFamily("bestnext_outbox_up", "Whether the outbox could be read", value=1)
         yield GaugeMetricFamily("bestnext_outbox_depth", "Actions pending or being sent", value=state.depth)
         yield GaugeMetricFamily("bestnext_outbox_oldest_pending_age_seconds",
                                 "Age of the oldest pending action (0 when none)",
