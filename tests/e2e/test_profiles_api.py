@@ -63,7 +63,9 @@ def test_seed_journeys_through_the_api_and_the_cli(server: Server, db_url: str) 
     assert api.get(f"/v1/profiles/person/{giorgio['id']}").json()["event_count"] == 11
 
     page = api.get(f"/v1/profiles/{giorgio['id']}/events", params={"limit": 5}).json()
-    assert page["total"] == 11 and len(page["events"]) == 5 and page["next_offset"] == 5
+    # the timeline holds his 11 messages plus the bank's own actions (sends, tasks), which the
+    # running journeys and dispatcher add asynchronously
+    assert page["total"] >= 11 and len(page["events"]) == 5 and page["next_offset"] == 5
     assert {e["touchpoint"] for e in api.get(f"/v1/profiles/{giorgio['id']}/events",
                                              params={"limit": 50}).json()["events"]} >= {"web", "ebanking", "social"}
 
