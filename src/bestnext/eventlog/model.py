@@ -22,14 +22,6 @@ class NewEvent:
     user_id: str | None = None
     anonymous_id: str | None = None
 
-    def row(self) -> dict[str, Any]:
-        return {
-            "source_id": self.source_id, "message_id": self.message_id, "type": self.type,
-            "event": self.event, "touchpoint": self.touchpoint, "occurred_at": self.occurred_at,
-            "received_at": self.received_at, "user_id": self.user_id,
-            "anonymous_id": self.anonymous_id, "payload": self.payload,
-        }
-
 
 @dataclass(slots=True)
 class LoggedEvent:
