@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +18,7 @@ from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
 from bestnext.channels.background import DispatchThread
 from bestnext.eventlog import BackgroundRunner
+from bestnext.ingest.lane import IngestLane
 from bestnext.privacy import retention
 from bestnext.timers.service import TimerLoop
 
@@ -45,7 +48,24 @@ def create_app(container: Container) -> FastAPI:
     _system_routes(app)
     for router in _routers():
         app.include_router(router)
+    app.add_middleware(IngestLane, container=container)  # outermost of ours: the hot path
     return app
+
+
+def settle_heap() -> None:
+    """Take what lives as long as the process (modules, routes, settings) out of the garbage
+    collector's view, and collect the young generation less often: a request allocates
+    thousands of short-lived objects (a batch of 100 events: ~3,000), and each full
+    collection otherwise re-scans the ~200,000 objects of the loaded application.
+    Measured on ``/v1/batch``: JSON parsing went from ~9 to ~3 us an event.
+    Called by ``bestnext serve`` once the application is built (not in tests: frozen objects
+    are never collected)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
+GC_YOUNG_THRESHOLD = int(os.environ.get("BESTNEXT_GC_THRESHOLD", "20000"))  # default 700
 
 
 def _routers() -> list[APIRouter]:

@@ -38,14 +38,16 @@ def db_revision(message: str = typer.Option(..., "-m"), branch: str = typer.Opti
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: bool = True) -> None:
     """Serve the API (and the console), with processors and timers in the same process."""
-    from bestnext.api.app import create_app
+    from bestnext.api.app import create_app, settle_heap
     from bestnext.bootstrap import build
     from bestnext.migrate import upgrade
 
     built = build()
     built.settings.run_workers = workers
     upgrade(built.engine)
-    uvicorn.run(create_app(built), host=host, port=port, log_config=None, access_log=False)
+    app = create_app(built)
+    settle_heap()
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
 @keys_app.command("create")

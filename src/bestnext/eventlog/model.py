@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewEvent:
-    """A validated message, ready to append."""
+    """A validated message, ready to append.
+
+    Not frozen: a frozen dataclass costs ~1 µs more to build, per event, on the ingest hot path.
+    """
 
     source_id: str
     message_id: str

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, func, select, update
@@ -22,35 +24,80 @@ def append(conn: Connection, new: Sequence[NewEvent]) -> int:
     new = admission.admit(conn, new)
     if not new:
         return 0
-    # The hot path of ingest: one driver-level executemany (SQLAlchemy's per-row bind
-    # processing costs 3-5x the insert itself). Values are converted as UtcDateTime/JsonDoc do.
-    postgres = conn.dialect.name == "postgresql"
-    sql = _APPEND_PG if postgres else _APPEND_SQLITE
-    params = [_append_params(e, postgres) for e in new]
+    # The hot path of ingest works at the driver level: SQLAlchemy's per-row bind processing
+    # costs 3-5x the insert itself. Values are converted as UtcDateTime/JsonDoc do.
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, params)
+        if conn.dialect.name != "postgresql":
+            cursor.executemany(_APPEND_SQLITE, _sqlite_params(new))
+        elif len(new) < COPY_FROM:
+            cursor.executemany(_APPEND_PG, [_pg_params(e) for e in new])
+        else:
+            _copy_pg(cursor, new)
         return int(cursor.rowcount)
     finally:
         cursor.close()
 
 
+COPY_FROM = 16  # rows from which PostgreSQL appends by COPY (measured: 14 -> 5 us of CPU an event)
 _COLUMNS = ("source_id", "message_id", "type", "event", "touchpoint", "occurred_at", "received_at",
             "user_id", "anonymous_id", "payload")
-_APPEND_SQLITE = (f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+_NAMES = ", ".join(_COLUMNS)
+_APPEND_SQLITE = (f"INSERT INTO events ({_NAMES}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
                   "ON CONFLICT (source_id, message_id) DO NOTHING")
-_APPEND_PG = (f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES "
+_APPEND_PG = (f"INSERT INTO events ({_NAMES}) VALUES "
               f"({', '.join(['%s'] * (len(_COLUMNS) - 1))}, %s::jsonb) "
               "ON CONFLICT (source_id, message_id) DO NOTHING")
+_STAGE = "append_stage"  # a temporary table per connection; each append empties it
+_CREATE_STAGE = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "
+                 f"SELECT 0 AS ord, {_NAMES} FROM events WITH NO DATA")
+_FROM_STAGE = (f"WITH staged AS (DELETE FROM {_STAGE} RETURNING *) "
+               f"INSERT INTO events ({_NAMES}) SELECT {_NAMES} FROM staged ORDER BY ord "
+               "ON CONFLICT (source_id, message_id) DO NOTHING")
 
 
-def _append_params(e: NewEvent, postgres: bool) -> tuple[object, ...]:
-    occurred, received = as_utc(e.occurred_at), as_utc(e.received_at)
-    if not postgres:  # SQLAlchemy's SQLite DATETIME text format, naive UTC
-        fmt = "%Y-%m-%d %H:%M:%S.%f"
-        occurred, received = occurred.strftime(fmt), received.strftime(fmt)  # type: ignore[assignment]
-    return (e.source_id, e.message_id, e.type, e.event, e.touchpoint, occurred, received,
-            e.user_id, e.anonymous_id, orjson.dumps(e.payload).decode())
+def _sqlite_params(new: Sequence[NewEvent]) -> list[tuple[object, ...]]:
+    """Rows in SQLAlchemy's SQLite DATETIME text format (naive UTC, microseconds)."""
+    received: dict[datetime, str] = {}  # one or few distinct values per call
+    rows: list[tuple[object, ...]] = []
+    for e in new:
+        stamp = received.get(e.received_at)
+        if stamp is None:
+            stamp = received[e.received_at] = _sqlite_time(e.received_at)
+        rows.append((e.source_id, e.message_id, e.type, e.event, e.touchpoint, _sqlite_time(e.occurred_at),
+                     stamp, e.user_id, e.anonymous_id, orjson.dumps(e.payload).decode()))
+    return rows
+
+
+def _sqlite_time(value: datetime) -> str:
+    """``2025-03-01 09:00:00.000000`` (what SQLAlchemy's SQLite DATETIME stores).
+
+    >>> from datetime import timezone, timedelta
+    >>> _sqlite_time(datetime(2025, 3, 1, 10, 0, 1, 5, tzinfo=timezone(timedelta(hours=1))))
+    '2025-03-01 09:00:01.000005'
+    >>> _sqlite_time(datetime(2025, 3, 1, 9))
+    '2025-03-01 09:00:00.000000'
+    """
+    if value.tzinfo is not UTC:
+        value = as_utc(value)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def _pg_params(e: NewEvent) -> tuple[object, ...]:
+    return (e.source_id, e.message_id, e.type, e.event, e.touchpoint, as_utc(e.occurred_at),
+            as_utc(e.received_at), e.user_id, e.anonymous_id, orjson.dumps(e.payload).decode())
+
+
+def _copy_pg(cursor: Any, new: Sequence[NewEvent]) -> None:
+    """COPY the rows into the connection's staging table, then move the new ones to the log.
+
+    (The table is created in the transaction, when missing: a rollback may have undone it.)
+    """
+    cursor.execute(_CREATE_STAGE)
+    with cursor.copy(f"COPY {_STAGE} (ord, {_NAMES}) FROM STDIN") as copy:
+        for i, e in enumerate(new):
+            copy.write_row((i, *_pg_params(e)))
+    cursor.execute(_FROM_STAGE)
 
 
 def read_after(conn: Connection, seq: int, limit: int, upto: int | None = None) -> list[LoggedEvent]:

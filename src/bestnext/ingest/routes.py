@@ -15,16 +15,13 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 
 from bestnext.api.problems import instance_of, problem_response
-from bestnext.errors import BestnextError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
-from bestnext.ingest import cloudevents, wire
-from bestnext.ingest.services import Receiver, raise_for_errors
+from bestnext.errors import BestnextError, Forbidden, NotFound, Unauthorized
+from bestnext.ingest import http, wire
+from bestnext.ingest.services import Receiver
 
-SUCCESS = b'{"success":true}'
-SINGLE = {"track": "t", "identify": "i", "page": "p", "screen": "s", "alias": "a", "group": "g"}
-CE_SINGLE, CE_BATCH = "application/cloudevents+json", "application/cloudevents-batch+json"
+SINGLE, CE_SINGLE, CE_BATCH = http.SINGLE, http.CE_SINGLE, http.CE_BATCH
 
 
 def _cors(request: Request, response: Response) -> None:
@@ -35,8 +32,7 @@ def _cors(request: Request, response: Response) -> None:
 
 
 def _allowed(request: Request, origin: str) -> bool:
-    allowed: list[str] = request.app.state.container.settings.cors_origins
-    return "*" in allowed or origin in allowed
+    return http.allowed_origin(request.app.state.container.settings.cors_origins, origin)
 
 
 class CorsRoute(APIRoute):
@@ -67,46 +63,13 @@ def _receiver(request: Request) -> Receiver:
     return receiver
 
 
-async def _raw(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit // 1024} KB.")
-    return await request.body()
-
-
-def _take_batch(receiver: Receiver, raw: bytes, encoding: str | None, auth: str | None) -> None:
-    body = wire.decode_body(raw, encoding, receiver.limits.batch_bytes)
-    messages, sent_at = wire.batch_of(body)
-    key = wire.basic_user(auth) or wire.body_write_key(body)
-    raise_for_errors(receiver.receive(key, messages, batch_sent_at=sent_at))
-
-
-def _take_one(receiver: Receiver, raw: bytes, encoding: str | None, auth: str | None,
-              kind: str) -> None:
-    body = wire.decode_body(raw, encoding, receiver.limits.message_bytes)
-    if not isinstance(body, dict):
-        raise InvalidInput("The body must be a JSON object (one message).")
-    key = wire.basic_user(auth) or wire.body_write_key(body)
-    raise_for_errors(receiver.receive(key, [body], forced_type=kind))
-
-
-def _take_cloudevents(receiver: Receiver, raw: bytes, encoding: str | None, auth: str | None,
-                      content_type: str) -> None:
-    body = wire.decode_body(raw, encoding, receiver.limits.batch_bytes)
-    if content_type.startswith(CE_BATCH) and not isinstance(body, list):
-        raise InvalidInput(f"A {CE_BATCH} body must be a JSON array.")
-    if content_type.startswith(CE_SINGLE) and not isinstance(body, dict):
-        raise InvalidInput(f"A {CE_SINGLE} body must be a JSON object.")
-    events = body if isinstance(body, list) else [body]
-    messages, indices, errors = cloudevents.to_messages(events)
-    key = wire.basic_user(auth) or wire.bearer(auth)
-    result = receiver.receive(key, messages, indices=indices, prior_errors=errors)
-    result.errors = cloudevents.in_cloudevents_terms(result.errors)
-    raise_for_errors(result)
-
-
-def _ok() -> Response:
-    return Response(SUCCESS, media_type="application/json")
+async def _take(request: Request, take: http.Take) -> Response:
+    """What the ingest lane does, for a request that reached the router (same answers)."""
+    receiver = _receiver(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    http.check_length(headers, http.limit_of(receiver, request.url.path))
+    await take(receiver, await request.body(), headers)
+    return Response(http.SUCCESS, media_type="application/json")
 
 
 _BODY_DOC = {"requestBody": {"required": True, "content": {
@@ -121,20 +84,12 @@ _BODY_DOC = {"requestBody": {"required": True, "content": {
 async def batch(request: Request) -> Response:
     """A Segment ``/v1/batch`` body: ``{"batch": [...], "sentAt": ...}`` (≤ 500 KB, each
     message ≤ 32 KB). Invalid messages are reported by index; the valid rest is stored."""
-    receiver = _receiver(request)
-    raw = await _raw(request, receiver.limits.batch_bytes)
-    await run_in_threadpool(_take_batch, receiver, raw, request.headers.get("content-encoding"),
-                            request.headers.get("authorization"))
-    return _ok()
+    return await _take(request, http.take_batch)
 
 
 def _single(kind: str) -> Callable[[Request], Coroutine[Any, Any, Response]]:
     async def endpoint(request: Request) -> Response:
-        receiver = _receiver(request)
-        raw = await _raw(request, receiver.limits.message_bytes)
-        await run_in_threadpool(_take_one, receiver, raw, request.headers.get("content-encoding"),
-                                request.headers.get("authorization"), kind)
-        return _ok()
+        return await _take(request, http.take_single(kind))
 
     endpoint.__doc__ = f"One Segment ``{kind}`` message (≤ 32 KB)."
     return endpoint
@@ -159,12 +114,7 @@ async def events(request: Request) -> Response:
     ``touchpoint`` (default: the source's). ``source``, ``subject`` and any other
     attribute are kept under ``context.cloudevents``.
     """
-    receiver = _receiver(request)
-    raw = await _raw(request, receiver.limits.batch_bytes)
-    await run_in_threadpool(_take_cloudevents, receiver, raw, request.headers.get("content-encoding"),
-                            request.headers.get("authorization"),
-                            request.headers.get("content-type", "application/json").lower())
-    return _ok()
+    return await _take(request, http.take_cloudevents)
 
 
 @router.get("/projects/{write_key}/settings", summary="Settings for analytics-next")

@@ -8,9 +8,11 @@ durably before returning, wake the processors.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import Connection
@@ -28,8 +30,7 @@ if TYPE_CHECKING:
     from bestnext.bootstrap import Container
 
 log = structlog.get_logger(__name__)
-KEY_CACHE_SECONDS = 5.0
-PG_PAGE = 5  # rows per INSERT statement on PostgreSQL (see Receiver.receive)  # a revoked write key stops working within this many seconds
+KEY_CACHE_SECONDS = 5.0  # a revoked write key stops working within this many seconds
 
 
 def accept(conn: Connection, source: Source, messages: Sequence[object], received_at: datetime, *,
@@ -97,16 +98,33 @@ def list_sources(conn: Connection) -> list[Source]:
     return store.list_sources(conn)
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A request's messages, authenticated and validated, waiting for their commit."""
+
+    source: Source
+    events: list[NewEvent]
+    errors: list[MessageError]
+    repeated: int
+    started: float
+
+    def store(self, conn: Connection) -> Result:
+        return store_valid(conn, self.events, self.errors, self.repeated)
+
+
 class Receiver:
-    """The API's ingest path: write key -> source, validate, durable commit, notify."""
+    """The API's ingest path: write key -> source, validate, durable commit, notify.
+
+    One writer thread group-commits concurrent requests (:mod:`bestnext.ingest.commit`); each
+    request is answered once the transaction holding its events has committed.
+    """
 
     def __init__(self, container: Container) -> None:
         settings = container.settings
         self.engine, self.clock, self.notifier = container.engine, container.clock, container.notifier
         self.limits = Limits(settings.max_message_bytes, settings.max_batch_bytes)
-        # SQLite has one writer: concurrent requests share one durable commit (each is
-        # acknowledged after it). PostgreSQL groups concurrent commits in its WAL by itself.
-        self._committer = GroupCommitter(self.engine) if settings.is_sqlite else None
+        durable = None if settings.is_sqlite else _synchronous_commit
+        self._committer = GroupCommitter(self.engine, durable, name="ingest-commit")
         self._keys: dict[str, tuple[Source, float]] = {}
 
     def authenticate(self, write_key: str | None) -> Source:
@@ -124,37 +142,45 @@ class Receiver:
         self._keys[digest] = (source, now + KEY_CACHE_SECONDS)
         return source
 
-    def receive(self, write_key: str | None, messages: Sequence[object], *,
+    def prepare(self, write_key: str | None, messages: Sequence[object], *,
                 batch_sent_at: datetime | None = None, forced_type: str | None = None,
                 indices: Sequence[int] | None = None,
-                prior_errors: Sequence[MessageError] = ()) -> Result:
-        """Store the valid messages durably (committed on return) and report the rest."""
+                prior_errors: Sequence[MessageError] = ()) -> Prepared:
+        """Authenticate and validate (no I/O but a cached key lookup)."""
         started = self.clock.monotonic()
         source = self.authenticate(write_key)
-        received_at = self.clock.now()
         events, errors, repeated = validate(
-            messages, source, received_at, batch_sent_at=batch_sent_at, forced_type=forced_type,
+            messages, source, self.clock.now(), batch_sent_at=batch_sent_at, forced_type=forced_type,
             limits=self.limits, indices=indices)
         errors = sorted([*prior_errors, *errors], key=lambda e: e.index) if prior_errors else errors
-        result = self._store(events, errors, repeated)
+        return Prepared(source, events, errors, repeated, started)
+
+    def receive(self, write_key: str | None, messages: Sequence[object], **options: Any) -> Result:
+        """Store the valid messages durably (committed on return) and report the rest."""
+        prepared = self.prepare(write_key, messages, **options)
+        return self.finish(prepared, self._committer.run(prepared.store))
+
+    async def receive_async(self, write_key: str | None, messages: Sequence[object],
+                            **options: Any) -> Result:
+        """:meth:`receive` for the event loop: waits for the commit without holding a thread."""
+        prepared = self.prepare(write_key, messages, **options)
+        result = await asyncio.wrap_future(self._committer.submit(prepared.store))
+        return self.finish(prepared, result)
+
+    def finish(self, prepared: Prepared, result: Result) -> Result:
+        """After the commit: wake the processors, count, log (no PII)."""
         if result.accepted:
             self.notifier.notify()
-        metrics.LATENCY.observe(self.clock.monotonic() - started)
-        log.debug("ingest_accepted", source_id=source.id, accepted=result.accepted,
+        metrics.LATENCY.observe(self.clock.monotonic() - prepared.started)
+        source_id = prepared.source.id
+        log.debug("ingest_accepted", source_id=source_id, accepted=result.accepted,
                   duplicates=result.duplicates)
         if result.errors:
-            log.info("ingest_rejected", source_id=source.id, accepted=result.accepted,
+            log.info("ingest_rejected", source_id=source_id, accepted=result.accepted,
                      duplicates=result.duplicates, rejected=result.rejected,
                      fields=sorted({e.field for e in result.errors}))
         return result
 
-    def _store(self, events: list[NewEvent], errors: list[MessageError], repeated: int) -> Result:
-        """Append and commit; returns only once the commit is durable."""
-        if self._committer is not None:
-            return self._committer.run(lambda conn: store_valid(conn, events, errors, repeated))
-        # Pages of 5 rows (50 parameters) keep each INSERT small enough for psycopg to cache
-        # its parsed form: measured 88 -> 53 us of CPU per event.
-        with self.engine.connect().execution_options(insertmanyvalues_page_size=PG_PAGE) as conn, \
-                conn.begin():
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")  # durable before the 2xx
-            return store_valid(conn, events, errors, repeated)
+
+def _synchronous_commit(conn: Connection) -> None:
+    conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")  # durable before the 2xx
