@@ -141,3 +141,32 @@ def test_loop_fires_in_real_time(container: Container) -> None:
         assert done.wait(5)
     finally:
         loop.stop()
+
+
+
+def test_a_persons_timers_follow_a_merge_and_go_with_their_erasure(service: TimerService) -> None:
+    from bestnext.db import metadata
+    from bestnext.identity import hooks
+    from bestnext.privacy import registry
+    from bestnext.privacy import services as privacy
+
+    with service.engine.begin() as conn:
+        store.schedule(conn, "t", T0, {"n": "theirs"}, now=T0, person_id="absorbed")
+        store.schedule(conn, "t", T0, {"n": "other"}, now=T0, person_id="someone-else")
+        store.schedule(conn, "t", T0, {"n": "bank"}, now=T0)
+        hooks.merged(conn, "survivor", "absorbed")  # the service registered the timers' listener
+        assert _owners(conn) == {"theirs": "survivor", "other": "someone-else", "bank": None}
+    privacy.install()
+    (covering,) = [c for c in registry.contributors(metadata) if "timers" in c.tables]
+    with service.engine.begin() as conn:
+        assert [t["payload"]["n"] for t in covering.export(conn, "survivor")["timers"]] == ["theirs"]
+        covering.erase(conn, "survivor")
+        assert _owners(conn) == {"other": "someone-else", "bank": None}
+
+
+def _owners(conn: Connection) -> dict[str, str | None]:
+    from sqlalchemy import select
+
+    from bestnext.timers.tables import timers
+
+    return {row.payload["n"]: row.person_id for row in conn.execute(select(timers.c.payload, timers.c.person_id))}

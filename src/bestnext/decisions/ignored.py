@@ -45,12 +45,13 @@ def responded(outcomes: list[dict[str, Any]], action_id: str) -> bool:
 
 
 def expect_response(conn: Connection, decision_id: str, action_id: str, shown_at: datetime,
-                    window: timedelta = RESPONSE_WINDOW) -> None:
-    """After an impression: wait ``window`` for a response (idempotent per decided action)."""
+                    window: timedelta = RESPONSE_WINDOW, person_id: str | None = None) -> None:
+    """After an impression: wait ``window`` for a response (idempotent per decided action).
+    The timer names ``person_id``, the decision's person, so that erasure deletes it."""
     from bestnext.timers import store as timers
 
     timers.schedule(conn, TIMER_KIND, shown_at + window, {"decision_id": decision_id, "action_id": action_id},
-                    now=shown_at, key=timer_key(decision_id, action_id))
+                    now=shown_at, key=timer_key(decision_id, action_id), person_id=person_id)
 
 
 def fire(conn: Connection, decision_id: str, action_id: str, at: datetime, config_dir: Any = None) -> bool:

@@ -245,7 +245,7 @@ def record_outcome(conn: Connection, decision_id: str, action_id: str, outcome: 
         return OutcomeRecorded(decision_id, action_id, outcome, False, False)
     _policy_effects(conn, person_id, action, ctx, outcome, at, decision_id)
     if outcome == "impression":
-        ignored.expect_response(conn, decision_id, action_id, at)
+        ignored.expect_response(conn, decision_id, action_id, at, person_id=person_id)
     if outcome == "accepted" and action["offer"]:
         store.grant_offer(conn, action["offer"])
     if learn:

@@ -219,7 +219,8 @@ class JourneyEngine:
         inst.vars["wait_token"] = token
         inst.step, inst.wait_until, inst.waiting_event = step_id, due, event
         payload = {"instance": inst.id, "step": step_id, "token": token}
-        timers.schedule(conn, WAKE, due, payload, now=self.clock.now())  # a fresh token: no key needed
+        timers.schedule(conn, WAKE, due, payload, now=self.clock.now(),  # a fresh token: no key needed
+                        person_id=inst.person_id)  # erased with the person
         store.save(conn, inst, self.clock.now())
         self.wake()
 

@@ -72,7 +72,8 @@ def resume(conn: Connection, config_dir: Path, journey_id: str, by: str, now: da
         if "held" in inst.vars:
             token = inst.vars.get("wait_token")
             payload = {"instance": inst.id, "step": inst.step, "token": token, "held": True}
-            timers.schedule(conn, WAKE, now, payload, now=now, key=f"held:{inst.id}:{token}:{now.isoformat()}")
+            timers.schedule(conn, WAKE, now, payload, now=now, key=f"held:{inst.id}:{token}:{now.isoformat()}",
+                            person_id=inst.person_id)
             released += 1
     return {"journey": journey_id, "paused": False, "changed_at": now.isoformat(), "released": released}
 

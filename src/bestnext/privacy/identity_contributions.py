@@ -80,7 +80,8 @@ def install() -> None:
                                   ("journey_steps", "instance_id", "journey_instances")):
         if child in metadata.tables and parent in metadata.tables:
             registry.child_rows(child, column, parent)
-    # no customer's personal data: staff accounts, sources, aggregate models, wake-up timers (ids only)
-    registry.not_personal("sources", "console_users", "console_sessions", "decision_models", "timers",
+    # no customer's personal data: staff accounts, sources, aggregate models (timers carry the
+    # person_id of the work they wake: the generic contributor deletes them with the person)
+    registry.not_personal("sources", "console_users", "console_sessions", "decision_models",
                           "offer_grants", "journey_controls",
                           "catalog_versions")  # offer_grants: counts per offer

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -27,6 +29,7 @@ class TimerService:
         self.engine, self.clock, self.batch_size = engine, clock, batch_size
         self.handlers: dict[str, Handler] = {}
         self.wakeup = threading.Event()
+        follow_merges()
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
@@ -69,6 +72,15 @@ class TimerService:
         if handler is None:
             raise LookupError(f"no handler for timer kind {timer.kind!r}")
         handler(conn, timer)
+
+
+def follow_merges() -> None:
+    """Make a person's timers follow identity merges (idempotent; nothing without identity)."""
+    try:
+        hooks: Any = importlib.import_module("bestnext.identity.hooks")
+    except ImportError:
+        return
+    hooks.on_merge(store.move_person)
 
 
 class TimerLoop:

@@ -22,14 +22,15 @@ _INSERT = timers.insert()
 
 
 def schedule(conn: Connection, kind: str, due_at: datetime, payload: dict[str, Any], *,
-             now: datetime, key: str | None = None) -> bool:
+             now: datetime, key: str | None = None, person_id: str | None = None) -> bool:
     """Schedule a timer; with ``key``, a second timer with the same key is ignored.
 
-    Returns whether a new row was written.
+    ``person_id`` names the person the work is for (privacy erases their timers with them);
+    None for the bank's own work (the retention sweep). Returns whether a new row was written.
     """
     row = {"id": str(uuid.uuid4()), "kind": kind, "key": key, "due_at": due_at,
            "status": TimerStatus.PENDING.value, "payload": payload, "attempts": 0,
-           "created_at": now}
+           "created_at": now, "person_id": person_id}
     if key is None:
         conn.execute(_INSERT, row)
         return True
@@ -37,7 +38,7 @@ def schedule(conn: Connection, kind: str, due_at: datetime, payload: dict[str, A
 
 
 def reschedule(conn: Connection, key: str, due_at: datetime, payload: dict[str, Any], *,
-               now: datetime, kind: str) -> None:
+               now: datetime, kind: str, person_id: str | None = None) -> None:
     """Move the pending timer ``key`` to ``due_at`` (debounce), or schedule it anew."""
     moved = conn.execute(
         update(timers).where(timers.c.key == key, timers.c.status == TimerStatus.PENDING.value)
@@ -45,7 +46,7 @@ def reschedule(conn: Connection, key: str, due_at: datetime, payload: dict[str, 
     ).rowcount
     if not moved:
         conn.execute(timers.delete().where(timers.c.key == key))
-        schedule(conn, kind, due_at, payload, now=now, key=key)
+        schedule(conn, kind, due_at, payload, now=now, key=key, person_id=person_id)
 
 
 def cancel(conn: Connection, key: str) -> int:
@@ -54,6 +55,11 @@ def cancel(conn: Connection, key: str) -> int:
         update(timers).where(timers.c.key == key, timers.c.status == TimerStatus.PENDING.value)
         .values(status=TimerStatus.CANCELLED.value)
     ).rowcount)
+
+
+def move_person(conn: Connection, survivor_id: str, absorbed_id: str) -> None:
+    """Timers follow the person when identity merges two profiles."""
+    conn.execute(update(timers).where(timers.c.person_id == absorbed_id).values(person_id=survivor_id))
 
 
 def next_due(conn: Connection) -> datetime | None:

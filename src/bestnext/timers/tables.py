@@ -1,4 +1,8 @@
-"""The timers table: one row per pending or fired timer."""
+"""The timers table: one row per pending or fired timer.
+
+``person_id`` names the person a timer works for (a journey wake-up, a decision's response
+window): erasure deletes their timers with them, and merges move them to the survivor.
+"""
 
 from sqlalchemy import Column, Index, Integer, String, Table, Text
 
@@ -17,5 +21,7 @@ timers = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("fired_at", UtcDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
+    Column("person_id", String(36), nullable=True),  # whose work it is (None: the bank's own)
     Index("ix_timers_status_due_at", "status", "due_at"),
+    Index("ix_timers_person_id", "person_id"),
 )
