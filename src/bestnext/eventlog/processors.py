@@ -14,7 +14,7 @@ from typing import Protocol
 import structlog
 from sqlalchemy import Connection, Engine
 
-from bestnext.eventlog import store
+from bestnext.eventlog import store, wake
 from bestnext.eventlog.model import LoggedEvent
 
 log = structlog.get_logger(__name__)
@@ -29,18 +29,29 @@ class Processor(Protocol):
 
 
 class Notifier:
-    """Wakes the processors when something was appended (in-process signal)."""
+    """Wakes the processors when something was appended.
+
+    In-process writers call :meth:`notify`; a :mod:`~bestnext.eventlog.wake` watcher calls it
+    with its reason when another process committed. :meth:`wait` says why it woke.
+    """
+
+    LOCAL = "local"
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._reason: str | None = None
 
-    def notify(self) -> None:
+    def notify(self, reason: str = LOCAL) -> None:
+        self._reason = reason
         self._event.set()
 
-    def wait(self, timeout: float) -> bool:
+    def wait(self, timeout: float) -> str | None:
+        """Block until notified (returns the reason of the last notification) or ``timeout`` s
+        passed (returns None)."""
         woke = self._event.wait(timeout)
         self._event.clear()
-        return woke
+        reason, self._reason = self._reason, None
+        return reason if woke else None
 
 
 class Pipeline:
@@ -79,20 +90,31 @@ class Pipeline:
 
 
 class BackgroundRunner:
-    """Runs a pipeline in a daemon thread, woken by the notifier (and every ``poll`` s)."""
+    """Runs a pipeline in a daemon thread, woken by the notifier (and every ``poll`` s).
 
-    def __init__(self, pipeline: Pipeline, notifier: Notifier, poll: float = 1.0) -> None:
+    With ``cross_process`` (the default) it also watches the database, so that a commit of
+    another process (``serve --no-workers`` and separate workers) wakes it at once:
+    ``LISTEN/NOTIFY`` on PostgreSQL, ``PRAGMA data_version`` on SQLite (:mod:`.wake`).
+    """
+
+    def __init__(self, pipeline: Pipeline, notifier: Notifier, poll: float = 1.0,
+                 cross_process: bool = True) -> None:
         self.pipeline, self.notifier, self.poll = pipeline, notifier, poll
+        self.watcher = wake.watcher(pipeline.engine, notifier) if cross_process else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if self.watcher is not None:
+            self.watcher.start()
         self._thread = threading.Thread(target=self._loop, name="bestnext-processors", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self.notifier.notify()
+        if self.watcher is not None:
+            self.watcher.stop()
         if self._thread:
             self._thread.join(timeout=10)
 

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, func, select, update
 
 from bestnext.clock import as_utc
 from bestnext.db import upsert
-from bestnext.eventlog import admission
+from bestnext.eventlog import admission, wake
 from bestnext.eventlog.model import LoggedEvent, NewEvent
 from bestnext.eventlog.tables import events, processor_checkpoints
 
@@ -24,6 +23,7 @@ def append(conn: Connection, new: Sequence[NewEvent]) -> int:
     new = admission.admit(conn, new)
     if not new:
         return 0
+    wake.announce(conn)  # other processes' processors: woken when this transaction commits
     # The hot path of ingest works at the driver level: SQLAlchemy's per-row bind processing
     # costs 3-5x the insert itself. Values are converted as UtcDateTime/JsonDoc do.
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -65,7 +65,7 @@ def _sqlite_params(new: Sequence[NewEvent]) -> list[tuple[object, ...]]:
         if stamp is None:
             stamp = received[e.received_at] = _sqlite_time(e.received_at)
         rows.append((e.source_id, e.message_id, e.type, e.event, e.touchpoint, _sqlite_time(e.occurred_at),
-                     stamp, e.user_id, e.anonymous_id, orjson.dumps(e.payload).decode()))
+                     stamp, e.user_id, e.anonymous_id, e.payload_text()))
     return rows
 
 
@@ -85,7 +85,7 @@ def _sqlite_time(value: datetime) -> str:
 
 def _pg_params(e: NewEvent) -> tuple[object, ...]:
     return (e.source_id, e.message_id, e.type, e.event, e.touchpoint, as_utc(e.occurred_at),
-            as_utc(e.received_at), e.user_id, e.anonymous_id, orjson.dumps(e.payload).decode())
+            as_utc(e.received_at), e.user_id, e.anonymous_id, e.payload_text())
 
 
 def _copy_pg(cursor: Any, new: Sequence[NewEvent]) -> None:

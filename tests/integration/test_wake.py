@@ -1,0 +1,111 @@
+"""Cross-process wake-ups: a commit through one engine wakes the processors of another
+(LISTEN/NOTIFY on PostgreSQL, ``PRAGMA data_version`` on SQLite), on commit only."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Connection, Engine
+
+from bestnext.db import create_db_engine
+from bestnext.eventlog import BackgroundRunner, LoggedEvent, NewEvent, Notifier, Pipeline, store, wake
+
+T0 = datetime(2025, 2, 21, 10, 35, tzinfo=UTC)
+NEVER = 3600.0  # a poll interval no test waits for
+
+
+def _event(i: int) -> NewEvent:
+    return NewEvent(source_id="web", message_id=f"w-{i}", type="track", touchpoint="web",
+                    occurred_at=T0, received_at=T0, payload={"event": "Seen"}, event="Seen",
+                    anonymous_id="a-1")
+
+
+@pytest.fixture
+def other(db_url: str) -> Iterator[Engine]:
+    """A second engine on the same database: another process's connections."""
+    engine = create_db_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def watched(other: Engine) -> Iterator[tuple[Notifier, wake._Watcher]]:
+    notifier = Notifier()
+    watcher = wake.watcher(other, notifier)
+    watcher.start()
+    assert watcher.ready.wait(10)
+    yield notifier, watcher
+    watcher.stop()
+
+
+def _reason(engine: Engine) -> str:
+    return wake.NOTIFICATION if engine.dialect.name == "postgresql" else wake.DATA_VERSION
+
+
+def test_a_commit_of_another_engine_wakes_the_waiting_notifier(
+        engine: Engine, watched: tuple[Notifier, wake._Watcher]) -> None:
+    notifier, watcher = watched
+    with engine.begin() as conn:
+        store.append(conn, [_event(1)])
+        store.append(conn, [_event(2)])  # one notification for the transaction
+    assert notifier.wait(NEVER) == _reason(engine)
+    assert watcher.wakes >= 1
+
+
+def test_a_rolled_back_append_wakes_nobody(engine: Engine, watched: tuple[Notifier, wake._Watcher]) -> None:
+    notifier, watcher = watched
+    with engine.connect() as conn:
+        conn.begin()
+        store.append(conn, [_event(1)])
+        conn.rollback()
+    assert notifier.wait(0.5) is None
+    assert watcher.wakes == 0
+    with engine.begin() as conn:  # and the watcher still works after that
+        store.append(conn, [_event(2)])
+    assert notifier.wait(NEVER) == _reason(engine)
+
+
+class Recorder:
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def handle(self, conn: Connection, batch: Sequence[LoggedEvent]) -> None:
+        self.seen.extend(e.seq for e in batch)
+
+
+def test_a_worker_blocked_on_a_long_poll_processes_another_engines_event(engine: Engine, other: Engine) -> None:
+    recorder, notifier = Recorder(), Notifier()
+    runner = BackgroundRunner(Pipeline(other, [recorder]), notifier, poll=NEVER)
+    runner.start()
+    try:
+        assert runner.watcher is not None and runner.watcher.ready.wait(10)
+        with engine.begin() as conn:
+            store.append(conn, [_event(1)])
+        woke = eventually(lambda: bool(recorder.seen))
+        assert woke, "the worker was not woken"
+        assert runner.watcher.wakes >= 1
+    finally:
+        runner.stop()
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_announce_is_a_no_op_on_sqlite_and_refuses_unknown_topics(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            wake.announce(conn, "anything")  # nothing is sent: the watcher reads the file
+        else:
+            with pytest.raises(ValueError):
+                wake.announce(conn, "x'; DROP TABLE events; --")
