@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-SUITES: list[str] = ["ingest", "identity", "journeys", "decisions", "dispatch", "console_search", "consent", "learning"]
+SUITES: list[str] = ["ingest", "identity", "journeys", "decisions", "dispatch", "console_search", "consent", "learning", "scaleout"]
 
 console = Console()
 
