@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 
 @dataclass(slots=True)
 class NewEvent:
@@ -24,6 +26,11 @@ class NewEvent:
     event: str | None = None
     user_id: str | None = None
     anonymous_id: str | None = None
+    payload_json: str | None = None
+    """``payload`` already serialised (ingest has it from the size check), or ``None``."""
+
+    def payload_text(self) -> str:
+        return self.payload_json if self.payload_json is not None else orjson.dumps(self.payload).decode()
 
 
 @dataclass(slots=True)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, func, select, update
 
 from bestnext.clock import as_utc
@@ -66,7 +65,7 @@ def _sqlite_params(new: Sequence[NewEvent]) -> list[tuple[object, ...]]:
         if stamp is None:
             stamp = received[e.received_at] = _sqlite_time(e.received_at)
         rows.append((e.source_id, e.message_id, e.type, e.event, e.touchpoint, _sqlite_time(e.occurred_at),
-                     stamp, e.user_id, e.anonymous_id, orjson.dumps(e.payload).decode()))
+                     stamp, e.user_id, e.anonymous_id, e.payload_text()))
     return rows
 
 
@@ -86,7 +85,7 @@ def _sqlite_time(value: datetime) -> str:
 
 def _pg_params(e: NewEvent) -> tuple[object, ...]:
     return (e.source_id, e.message_id, e.type, e.event, e.touchpoint, as_utc(e.occurred_at),
-            as_utc(e.received_at), e.user_id, e.anonymous_id, orjson.dumps(e.payload).decode())
+            as_utc(e.received_at), e.user_id, e.anonymous_id, e.payload_text())
 
 
 def _copy_pg(cursor: Any, new: Sequence[NewEvent]) -> None:

@@ -202,32 +202,37 @@ def to_event(message: object, source: Source, received_at: datetime, *,
     """
     if not isinstance(message, dict):
         raise Invalid("", "a message must be a JSON object")
-    if len(orjson.dumps(message)) > limits.message_bytes:
+    encoded = orjson.dumps(message)
+    if len(encoded) > limits.message_bytes:
         raise Invalid("", f"the message is larger than {limits.message_bytes // 1024} KB", too_large=True)
-    kind = message.get("type", forced_type)
+    get = message.get
+    kind = get("type", forced_type)
     if forced_type is not None and kind != forced_type:
         raise Invalid("type", f"must be '{forced_type}' on this endpoint")
     if kind not in MESSAGE_TYPES:
         raise Invalid("type", "must be one of " + ", ".join(sorted(MESSAGE_TYPES)))
     for name in _OBJECT_FIELDS:
-        if name in message and message[name] is not None and not isinstance(message[name], dict):
+        value = get(name)
+        if value is not None and not isinstance(value, dict):
             raise Invalid(name, "must be an object")
     user_id, anonymous_id = _identifier(message, "userId"), _identifier(message, "anonymousId")
     event_name = _type_rules(kind, message, user_id, anonymous_id)
     message_id = _short_text(message, "messageId", required=False)
-    sent_at = parse_time(message["sentAt"], "sentAt") if message.get("sentAt") else batch_sent_at
-    stamp = message.get("timestamp") or message.get("originalTimestamp")
+    sent_at = parse_time(message["sentAt"], "sentAt") if get("sentAt") else batch_sent_at
+    stamp = get("timestamp") or get("originalTimestamp")
     occurred = received_at if stamp is None else corrected_timestamp(
         parse_time(stamp, "timestamp"), sent_at, received_at)
-    touchpoint = _touchpoint(message.get("context"), source.touchpoint)
-    payload = {k: v for k, v in message.items() if k != "writeKey"}
-    if message_id is None:
-        message_id = payload["messageId"] = content_id(message)
-    payload["type"] = kind
+    touchpoint = _touchpoint(get("context"), source.touchpoint)
+    payload, payload_json = message, encoded.decode()  # stored as sent, when it is complete
+    if message_id is None or "writeKey" in message or get("type") != kind:
+        payload, payload_json = {k: v for k, v in message.items() if k != "writeKey"}, None
+        if message_id is None:
+            message_id = payload["messageId"] = content_id(message)
+        payload["type"] = kind
     return NewEvent(
         source_id=source.id, message_id=message_id, type=kind, touchpoint=touchpoint,
         occurred_at=occurred, received_at=received_at, payload=payload, event=event_name,
-        user_id=user_id, anonymous_id=anonymous_id,
+        user_id=user_id, anonymous_id=anonymous_id, payload_json=payload_json,
     )
 
 
