@@ -223,7 +223,8 @@ def to_event(message: object, source: Source, received_at: datetime, *,
     occurred = received_at if stamp is None else corrected_timestamp(
         parse_time(stamp, "timestamp"), sent_at, received_at)
     touchpoint = _touchpoint(get("context"), source.touchpoint)
-    payload, payload_json = message, encoded.decode()  # stored as sent, when it is complete
+    payload: dict[str, Any] = message
+    payload_json: str | None = encoded.decode()  # stored as serialised, when it is complete
     if message_id is None or "writeKey" in message or get("type") != kind:
         payload, payload_json = {k: v for k, v in message.items() if k != "writeKey"}, None
         if message_id is None:
