@@ -47,7 +47,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: bool = True) -> No
     upgrade(built.engine)
     app = create_app(built)
     settle_heap()
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
+                server_header=False)  # no product banner for scanners
 
 
 @keys_app.command("create")
