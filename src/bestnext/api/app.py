@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,29 +15,21 @@ from bestnext.access.permissions import Permission
 from bestnext.api import problems
 from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
-from bestnext.channels.background import DispatchThread
-from bestnext.eventlog import BackgroundRunner
+from bestnext.channels import metrics as outbox_metrics
 from bestnext.ingest.lane import IngestLane
-from bestnext.privacy import retention
-from bestnext.timers.service import TimerLoop
+from bestnext.workers import ROLES, Background
 
 
 def create_app(container: Container) -> FastAPI:
-    runner = BackgroundRunner(container.pipeline, container.notifier)
-    dispatch = DispatchThread(container)
-    timer_loop = TimerLoop(container.service("timers"))
+    outbox_metrics.install(container.engine, container.clock)  # queue gauges on /metrics, workers or not
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if container.settings.run_workers:
-            runner.start()
-            dispatch.start()
-            retention.start_daily(container)  # privacy: daily retention sweep, as a timer
-            timer_loop.start()
+        # every worker role's duties (bestnext.workers), unless serve --no-workers
+        background = Background(container, ROLES if container.settings.run_workers else ())
+        background.start()
         yield
-        timer_loop.stop()
-        dispatch.stop()
-        runner.stop()
+        background.stop()
 
     app = FastAPI(title="bestnext", version=__version__, lifespan=lifespan,
                   description="Customer-intelligence engine for retail banks.")
@@ -65,7 +56,7 @@ def settle_heap() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
-GC_YOUNG_THRESHOLD = int(os.environ.get("BESTNEXT_GC_THRESHOLD", "20000"))  # default 700
+GC_YOUNG_THRESHOLD = 20_000  # Python's default: 700
 
 
 def _routers() -> list[APIRouter]:
