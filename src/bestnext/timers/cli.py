@@ -1,9 +1,12 @@
-"""``bestnext worker --role processors|timers|dispatch`` and ``bestnext timers status``."""
+"""``bestnext worker --role processors|timers|dispatch`` and ``bestnext timers status``.
+
+What each role runs is :mod:`bestnext.workers` (shared with ``bestnext serve``)."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from enum import StrEnum
 
 import typer
 
@@ -11,37 +14,34 @@ from bestnext.db import read
 from bestnext.timers import store
 
 app = typer.Typer(help="Durable timers.", no_args_is_help=True)
-ROLES = ("processors", "timers", "dispatch")
 
 
-def worker(role: str = typer.Option("dispatch", "--role", help="processors, timers or dispatch")) -> None:
-    """Run a background worker process (production mode, several per role on PostgreSQL)."""
+class Role(StrEnum):
+    PROCESSORS = "processors"
+    TIMERS = "timers"
+    DISPATCH = "dispatch"
+
+
+def worker(role: Role = typer.Option(Role.DISPATCH, "--role", case_sensitive=False, help=(
+        "processors: the event pipeline (one active process on PostgreSQL, the others stand by); "
+        "timers: the timer loop (journey waits, ignored offers) and the daily retention sweep; "
+        "dispatch: the outbox dispatcher (sends, call escalation)."))) -> None:
+    """Run one role's background duties until SIGTERM/SIGINT (production: ``serve --no-workers``
+    plus workers for every role; several per role on PostgreSQL; each duty runs once)."""
     from bestnext.cli.common import console, container
-    from bestnext.eventlog import BackgroundRunner
-    from bestnext.timers.service import TimerLoop
+    from bestnext.workers import Background
 
-    if role not in ROLES:
-        console.print(f"unknown worker role '{role}' (one of {', '.join(ROLES)})")
-        raise typer.Exit(2)
-    if role == "dispatch":
-        from bestnext.channels.cli import run_dispatch_worker
-
-        run_dispatch_worker()
-        return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with container() as c:
-        loop = TimerLoop(c.service("timers")) if role == "timers" else None
-        runner = BackgroundRunner(c.pipeline, c.notifier) if role == "processors" else None
-        for part in (loop, runner):
-            if part is not None:
-                part.start()
-        console.print(f"{role} worker running")
-        stop.wait()
-        for part in (loop, runner):
-            if part is not None:
-                part.stop()
+        background = Background(c, [role.value])
+        background.start()
+        console.print(f"{role.value} worker running (sandbox={c.settings.sandbox})")
+        try:
+            stop.wait()
+        finally:
+            background.stop()
 
 
 @app.command("status")
