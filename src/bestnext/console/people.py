@@ -21,6 +21,8 @@ from bestnext.eventlog import store as eventlog
 from bestnext.identity import services as identity
 from bestnext.journeys import store as journeys
 from bestnext.profiles import services as profiles
+from bestnext.profiles import store as profile_store
+from bestnext.profiles.names import display_name
 
 TEXT_PROPERTIES = ("text", "message", "body", "comment", "question")
 
@@ -70,12 +72,42 @@ class PersonView:
 
 
 def search_people(conn: Connection, query: str, limit: int = 20) -> list[Hit]:
-    """People matching ``query`` (typo-tolerant), best first."""
-    names = store.name_candidates(conn)
-    candidates = store.identity_candidates(conn) + names
-    name_of = {c.person_id: c.text for c in names}
-    return [Hit(m.person_id, name_of.get(m.person_id), m.kind, m.text, m.score)
-            for m in search.rank(query, candidates, limit=limit)]
+    """People matching ``query``, best first, found through indexes only: by an identifier's
+    exact normalised value, or by name (every query word starts a word of the name, or matches
+    one with a typo after its first three letters)."""
+    if not query.strip():
+        return []
+    found = [search.Match(pid, kind, value, 1.0)
+             for pid, kind, value in store.identities_by_value(conn, search.identifier_forms(query))]
+    tokens = search.query_words(query)
+    matches = search.rank(tokens, _named(conn, tokens, limit) if tokens else {}, found, limit)
+    by_identifier = {m.person_id for m in matches if m.kind != "name"}
+    names = profile_store.names_of(conn, by_identifier) if by_identifier else {}
+    return [Hit(m.person_id, m.text if m.kind == "name" else names.get(m.person_id), m.kind, m.text, m.score)
+            for m in matches]
+
+
+CANDIDATES = 100  # persons scored per query at most (ties beyond it are equally good)
+
+
+def _named(conn: Connection, tokens: list[str], limit: int) -> dict[str, str]:
+    """Persons (id -> name) whose name matches every query word: first through each word's
+    best-matching index words, then, if that found too few, through all (typos)."""
+    matches = [search.word_matches(t, _vocabulary(conn, t)) for t in tokens]
+    if not all(matches):
+        return {}
+    best = [{w for w, score in m.items() if score == max(m.values())} for m in matches]
+    named = profile_store.named_with_words(conn, best, CANDIDATES)
+    if len(named) < limit and any(len(b) < len(m) for b, m in zip(best, matches, strict=True)):
+        named |= profile_store.named_with_words(conn, [set(m) for m in matches], CANDIDATES)
+    return named
+
+
+def _vocabulary(conn: Connection, token: str) -> list[str]:
+    """The index words a query word may match: those sharing its first letters."""
+    if len(token) < search.STEM:
+        return [token]  # a short word only matches itself
+    return profile_store.name_words(conn, token[:search.STEM])
 
 
 def resolve_person(conn: Connection, person_id: str) -> str | None:
@@ -129,7 +161,7 @@ def _text_of(properties: dict[str, Any]) -> str | None:
 
 def _profile(conn: Connection, person_id: str) -> dict[str, Any]:
     p = profiles.get_profile(conn, person_id)
-    name = store.name_from_traits({k: v.get("value") for k, v in p.traits.items()})
+    name = display_name(p.traits)
     return {"name": name, "traits": p.traits, "lifecycle": p.lifecycle_stage, "household": p.household,
             "holdings": p.holdings, "interests": p.interests}
 
@@ -138,4 +170,4 @@ def names_of(conn: Connection, person_ids: set[str]) -> dict[str, str]:
     """Display names of some people (for queues and briefings)."""
     if not person_ids:
         return {}
-    return {c.person_id: c.text for c in store.name_candidates(conn, person_ids)}
+    return profile_store.names_of(conn, person_ids)

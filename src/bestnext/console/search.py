@@ -1,30 +1,28 @@
-"""Typo-tolerant search of people by name, e-mail, phone, customer number or any identifier.
+"""Searching people by identifier or by name: the pure half (no I/O).
 
-Pure functions: candidates (a person's identifiers and names) in, ranked matches out. Text is
-normalised (case, accents, spaces); phone numbers are compared by their digits; names are
-compared token by token with an edit distance, everything else by trigram similarity.
+The database finds the candidates through indexes (:func:`bestnext.console.people.search_people`):
+an identifier by its exact normalised value (:func:`identifier_forms`), a name by the words
+that start like the query's words. This module says which words of the index a query word
+matches (exactly, as a prefix, or with a typo after its first three letters) and ranks the
+candidates.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bestnext.identity.model import normalize_email, normalize_phone
+from bestnext.profiles.names import normalise, words
+
+__all__ = ["Match", "edit_distance", "identifier_forms", "name_score", "normalise", "query_words",
+           "rank", "word_matches", "word_score"]
+
 MIN_SCORE = 0.5
-_NON_DIGIT = re.compile(r"\D+")
-_SPACES = re.compile(r"\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One searchable text of a person: a name or an identifier (``kind`` is its type)."""
-
-    person_id: str
-    kind: str
-    text: str
+_PHONE_LIKE = re.compile(r"\+?[\d\s\-().]{6,}")
+STEM = 3  # a query word's letters that must be right: the index is searched by this prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,16 +35,34 @@ class Match:
     score: float
 
 
-@lru_cache(maxsize=262_144)
-def normalise(text: str) -> str:
-    """Lower case, without accents, single spaces.
+def identifier_forms(query: str) -> list[str]:
+    """The values an identifier typed as ``query`` is stored as (email lower-case, phone E.164,
+    anything else as typed).
 
-    >>> normalise("  Niccolò   ROSSI ")
-    'niccolo rossi'
+    >>> identifier_forms(" Martina.Bianchi@Example.org ")
+    ['Martina.Bianchi@Example.org', 'martina.bianchi@example.org']
+    >>> identifier_forms("347 111 2233")
+    ['347 111 2233', '+393471112233']
+    >>> identifier_forms("C-100234")
+    ['C-100234', 'c-100234']
     """
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SPACES.sub(" ", plain.casefold()).strip()
+    typed = query.strip()
+    forms = [typed, typed.lower(), normalize_email(typed)]
+    if _PHONE_LIKE.fullmatch(typed):
+        forms.append(normalize_phone(typed))
+    return [f for f in dict.fromkeys(forms) if f]
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a name query, longest (most selective) first; none for an identifier-like
+    query (an email, a phone number, a customer number).
+
+    >>> query_words("Martina  BIANKI"), query_words("a@b.it"), query_words("347 111 2233")
+    (['martina', 'bianki'], [], [])
+    """
+    if "@" in query or any(c.isdigit() for c in query):
+        return []
+    return sorted(dict.fromkeys(words(query)), key=len, reverse=True)
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -69,107 +85,60 @@ def edit_distance(a: str, b: str) -> int:
 
 
 @lru_cache(maxsize=262_144)
-def trigrams(text: str) -> frozenset[str]:
-    """Padded character trigrams (cached: candidates repeat from query to query).
+def word_score(token: str, word: str) -> float:
+    """How well one query word matches one word of a name.
 
-    >>> sorted(trigrams("ab"))
-    ['  a', ' ab', 'ab ']
+    >>> word_score("bianchi", "bianchi"), word_score("bia", "bianchi"), word_score("bianki", "bianchi")
+    (1.0, 0.9, 0.76)
     """
-    padded = f"  {text} "
-    return frozenset(padded[i:i + 3] for i in range(len(padded) - 2))
-
-
-def similarity(query: str, text: str) -> float:
-    """Trigram similarity (Jaccard) of two normalised strings.
-
-    >>> similarity("abc", "abc")
-    1.0
-    """
-    q, t = trigrams(query), trigrams(text)
-    return len(q & t) / len(q | t) if q and t else 0.0
-
-
-def _token_score(token: str, words: list[str]) -> float:
-    return max((_word_score(token, word) for word in words), default=0.0)
-
-
-@lru_cache(maxsize=262_144)
-def _word_score(token: str, word: str) -> float:
-    """How well one query word matches one word of a name (cached: names repeat a lot)."""
     if word == token:
         return 1.0
-    if len(token) >= 3 and word.startswith(token):
+    if len(token) >= STEM and word.startswith(token):
         return 0.9
     allowed = 0 if len(token) < 4 else (1 if len(token) < 6 else 2)
     if allowed == 0 or abs(len(token) - len(word)) > allowed:
         return 0.0
     distance = edit_distance(token, word)
-    return 1.0 - 0.12 * distance if distance <= allowed else 0.0
+    return round(1.0 - 0.12 * distance, 3) if distance <= allowed else 0.0
 
 
-def name_score(query: str, name: str) -> float:
+def word_matches(token: str, vocabulary: Iterable[str]) -> dict[str, float]:
+    """The words of ``vocabulary`` that ``token`` matches, with their scores.
+
+    >>> word_matches("bianki", ["bianchi", "bianco", "biagio"])
+    {'bianchi': 0.76, 'bianco': 0.76}
+    """
+    scored = {word: word_score(token, word) for word in vocabulary}
+    return {word: score for word, score in scored.items() if score > 0}
+
+
+def name_score(tokens: list[str], name: str) -> float:
     """How well a name matches: every query word must match a word of the name.
 
-    >>> round(name_score("martina bianki", "martina bianchi"), 2)
+    >>> round(name_score(["martina", "bianki"], "Martina Bianchi"), 2)
     0.88
-    >>> name_score("giorgio", "martina bianchi")
+    >>> name_score(["giorgio"], "Martina Bianchi")
     0.0
     """
-    tokens, words = query.split(), name.split()
-    if not tokens or not words:
+    name_words = words(name)
+    if not tokens or not name_words:
         return 0.0
-    scores = [_token_score(t, words) for t in tokens]
+    scores = [max(word_score(t, w) for w in name_words) for t in tokens]
     return 0.0 if min(scores) == 0 else sum(scores) / len(scores)
 
 
-def text_score(query: str, kind: str, text: str) -> float:
-    """Score of one candidate text (both normalised) for ``query``.
+def rank(tokens: list[str], named: Mapping[str, str], found: Iterable[Match] = (),
+         limit: int = 20, min_score: float = MIN_SCORE) -> list[Match]:
+    """The people found, best first: the identifier matches ``found`` and the persons ``named``
+    (id -> display name) scored against the query's words; one match per person.
 
-    >>> text_score("347 111 2233", "phone", "+393471112233")
-    0.95
-    >>> text_score("martina.bianchi@example.org", "email", "martina.bianchi@example.org")
-    1.0
-    >>> text_score("martina.bianci@example.org", "email", "martina.bianchi@example.org") > 0.6
-    True
+    >>> rank(["martina", "bianki"], {"p1": "Martina Bianchi", "p2": "Marina Bianco"})
+    [Match(person_id='p1', kind='name', text='Martina Bianchi', score=0.88), \
+Match(person_id='p2', kind='name', text='Marina Bianco', score=0.82)]
     """
-    if query == text:
-        return 1.0
-    digits = _NON_DIGIT.sub("", query)
-    if kind == "phone":
-        if len(digits) < 6:
-            return 0.0
-        text_digits = _NON_DIGIT.sub("", text)
-        if text_digits.endswith(digits) or digits.endswith(text_digits):
-            return 0.95
-        if len(digits) < 8:
-            return 0.0
-        return max(0.0, 1.0 - 0.15 * edit_distance(digits, text_digits[-len(digits):]))
-    if kind == "name":
-        return name_score(query, text)
-    if len(query) >= 3 and query in text:
-        return 0.85 + 0.1 * len(query) / len(text)
-    return similarity(query, text)
-
-
-def rank(query: str, candidates: Iterable[Candidate], limit: int = 20,
-         min_score: float = MIN_SCORE) -> list[Match]:
-    """The people matching ``query``, best first (one match per person: their best text).
-
-    >>> people = [Candidate("p1", "name", "Martina Bianchi"), Candidate("p1", "email", "martina.bianchi@example.org"),
-    ...           Candidate("p2", "name", "Giorgio Rossi"), Candidate("p3", "user_id", "C-100234")]
-    >>> [m.person_id for m in rank("martina bianki", people)]
-    ['p1']
-    >>> [m.person_id for m in rank("c-100234", people)]
-    ['p3']
-    >>> rank("  ", people)
-    []
-    """
-    q = normalise(query)
-    if not q:
-        return []
     best: dict[str, Match] = {}
-    for c in candidates:
-        score = text_score(q, c.kind, normalise(c.text))
-        if score >= min_score and (c.person_id not in best or score > best[c.person_id].score):
-            best[c.person_id] = Match(c.person_id, c.kind, c.text, round(score, 3))
-    return sorted(best.values(), key=lambda m: (-m.score, m.text))[:limit]
+    scored = [Match(pid, "name", name, round(name_score(tokens, name), 3)) for pid, name in named.items()]
+    for m in [*found, *scored]:
+        if m.score >= min_score and (m.person_id not in best or m.score > best[m.person_id].score):
+            best[m.person_id] = m
+    return sorted(best.values(), key=lambda m: (-m.score, m.text, m.person_id))[:limit]

@@ -1,15 +1,15 @@
-"""Read-only named queries of the console over other contexts' tables (search candidates).
+"""Read-only named queries of the console over other contexts' tables (search, dashboards).
 
 The console writes nothing here; every change goes through the owning context's services.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from bestnext.console.search import Candidate
 from bestnext.decisions.tables import decision_outcomes, decisions
 from bestnext.eventlog.tables import events
 from bestnext.identity.tables import identities, persons
@@ -17,42 +17,13 @@ from bestnext.journeys.tables import journey_instances
 from bestnext.profiles.tables import profiles
 
 
-def identity_candidates(conn: Connection) -> list[Candidate]:
-    """Every identifier of every current person (absorbed persons are skipped)."""
+def identities_by_value(conn: Connection, values: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(person, type, value) of the current persons' identifiers whose value is one of ``values``
+    (absorbed persons are skipped)."""
     query = (select(identities.c.person_id, identities.c.id_type, identities.c.value)
              .join(persons, persons.c.id == identities.c.person_id)
-             .where(persons.c.absorbed_into.is_(None)))
-    return [Candidate(r.person_id, r.id_type, r.value) for r in conn.execute(query)]
-
-
-def name_candidates(conn: Connection, person_ids: set[str] | None = None) -> list[Candidate]:
-    """People's names from their profiles' traits (``first_name``/``last_name`` or ``name``)."""
-    query = select(profiles.c.person_id, profiles.c.doc)
-    if person_ids is not None:
-        query = query.where(profiles.c.person_id.in_(sorted(person_ids)))
-    found = []
-    for row in conn.execute(query):
-        traits = {k: v.get("value") if isinstance(v, dict) else v
-                  for k, v in (row.doc or {}).get("traits", {}).items()}
-        name = name_from_traits(traits)
-        if name:
-            found.append(Candidate(row.person_id, "name", name))
-    return found
-
-
-def name_from_traits(traits: dict[str, Any]) -> str | None:
-    """A display name from Segment traits.
-
-    >>> name_from_traits({"first_name": "Martina", "last_name": "Bianchi"})
-    'Martina Bianchi'
-    >>> name_from_traits({"name": "Giorgio Rossi"}), name_from_traits({})
-    ('Giorgio Rossi', None)
-    """
-    parts = [str(traits[k]) for k in ("first_name", "last_name") if traits.get(k)]
-    if parts:
-        return " ".join(parts)
-    name = traits.get("name") or traits.get("firstName")
-    return str(name) if name else None
+             .where(identities.c.value.in_(list(values)), persons.c.absorbed_into.is_(None)))
+    return [(r.person_id, r.id_type, r.value) for r in conn.execute(query)]
 
 
 def journey_counts(conn: Connection) -> dict[str, dict[tuple[str, str | None], int]]:

@@ -26,6 +26,8 @@ identities = Table(
     Column("first_seen", UtcDateTime, nullable=False),
     # a device id seen with two different persons (a branch kiosk): it never links again
     Column("shared", Boolean, nullable=False, default=False),
+    # the console finds a person by an identifier's value, whatever its type
+    Index("ix_identities_value", "value"),
 )
 
 identity_links = Table(

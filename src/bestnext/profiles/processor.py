@@ -15,6 +15,7 @@ from bestnext.identity import services as identity
 from bestnext.identity.model import USER_ID
 from bestnext.profiles import store
 from bestnext.profiles.model import Facts, ProfileState, facts_of
+from bestnext.profiles.names import display_name
 
 NAME = "profiles"
 
@@ -38,6 +39,7 @@ class ProfilesProcessor:
         wanted = {pid for pid, _ in folded} | {p for p in holder_person.values() if p}
         states = store.load(conn, wanted)
         existing = set(states)
+        named = {pid: name_of(st) for pid, st in states.items()}
         joint: list[dict[str, Any]] = []
         for pid, fact in folded:
             assert pid is not None
@@ -51,6 +53,13 @@ class ProfilesProcessor:
                         states.setdefault(owner, ProfileState()).hold(product, fact.at, fact.message_id)
         store.add_joint(conn, joint)
         store.save(conn, states, existing)
+        store.index_names(conn, {pid: name for pid, st in states.items()
+                                 if (name := name_of(st)) != named.get(pid)})
+
+
+def name_of(state: ProfileState) -> str | None:
+    """The person's display name, as the console's search finds it."""
+    return display_name(state.traits)
 
 
 def rebuild_person(conn: Connection, person_id: str) -> ProfileState:
@@ -71,15 +80,20 @@ def _on_merge(conn: Connection, survivor_id: str, absorbed_id: str) -> None:
     if absorbed is None:
         return
     existing = set(states)
-    states.setdefault(survivor_id, ProfileState()).combine(absorbed)
+    survivor = states.setdefault(survivor_id, ProfileState())
+    before = name_of(survivor)
+    survivor.combine(absorbed)
     store.remove(conn, [absorbed_id])
     store.save(conn, states, existing)
+    if (name := name_of(survivor)) != before or survivor_id not in existing:
+        store.index_names(conn, {survivor_id: name})
 
 
 def _on_split(conn: Connection, original_id: str, new_id: str, moved_seqs: Sequence[int]) -> None:
     existing = set(store.load(conn, [original_id, new_id]))
     states = {pid: rebuild_person(conn, pid) for pid in (original_id, new_id)}
     store.save(conn, states, existing)
+    store.index_names(conn, {pid: name_of(st) for pid, st in states.items()})
 
 
 def install() -> None:
