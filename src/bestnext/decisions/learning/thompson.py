@@ -9,6 +9,14 @@ and each factor is a normal CDF. The integral is a trapezoid rule on a fine grid
 (spectrally accurate for such smooth, Gaussian-weighted integrands), so the logged
 propensities are deterministic and accurate even when small, unlike Monte-Carlo counts whose
 reciprocals (the IPS weights) are biased.
+
+Most of the grid contributes nothing that a double can hold: the integrand
+``P_z = prod_b P(b below a's value at z)`` grows with ``z`` (a's value grows, every factor
+grows), so below a column ``g`` the rest of the integral is at most ``P_g`` times the Gaussian
+mass below ``g``. :func:`first_place` computes the columns from the top down, a block at a
+time and for all candidates together, and stops once that bound is under ``_TAIL`` of what it
+has summed; in each column only the rivals that can still beat ``a`` (their value's reach
+above ``a``'s) get a normal CDF. On a 200-action catalog that is ~1/8 of the cells.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from scipy.special import ndtr
 _GRID = np.linspace(-6.5, 6.5, 66)
 _SURE = 8.3  # ndtr(z) == 1.0 exactly in double precision for z >= 8.3
 _GRID_WEIGHTS = np.exp(-0.5 * _GRID**2) / np.sqrt(2.0 * np.pi) * (_GRID[1] - _GRID[0])
+_MASS_BELOW = np.concatenate([[0.0], np.cumsum(_GRID_WEIGHTS)[:-1]])  # grid weight below each column
+_TAIL = 1e-17  # the columns left out hold at most this share of a probability
 
 
 def _below(target: np.ndarray, mean: np.ndarray, sd: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -59,6 +69,22 @@ def first_place(mean: np.ndarray, sd: np.ndarray, weight: np.ndarray,
     (True, 1.0)
     """
     idx = np.arange(len(mean)) if which is None else np.asarray(which, dtype=np.intp)
+    out = _by_blocks(mean, sd, weight, idx) if len(idx) and (sd > 0.0).all() \
+        else _by_columns(mean, sd, weight, idx)
+    if which is None and out.sum() > 0:
+        out = out / out.sum()
+    return out
+
+
+def _targets(mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Each candidate's value at each grid point (rows: candidates)."""
+    z = mean[idx, None] + sd[idx, None] * _GRID[None, :]
+    out: np.ndarray = weight[idx, None] / (1.0 + np.exp(-np.clip(z, -700.0, 700.0)))
+    return out
+
+
+def _by_columns(mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Every column of every candidate (any spread, zero included)."""
     reach = _GRID[-1]
     upper = weight / (1.0 + np.exp(-np.clip(mean + reach * sd, -700.0, 700.0)))
     out = np.empty(len(idx))
@@ -69,6 +95,73 @@ def first_place(mean: np.ndarray, sd: np.ndarray, weight: np.ndarray,
         rivals = rivals[rivals != a]
         below = _below(target, mean[rivals], sd[rivals], weight[rivals])
         out[j] = float(np.prod(below, axis=0) @ _GRID_WEIGHTS)
-    if which is None and out.sum() > 0:
-        out = out / out.sum()
     return out
+
+
+def _by_blocks(mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The same integrals, top columns first (every spread positive): columns from
+    ``_LOWS[0]`` up for every candidate, then down to the next of ``_LOWS`` for those whose
+    bound does not hold yet."""
+    grid = _Grid(mean, sd, weight, idx)
+    high = _GRID.size
+    active = np.arange(len(idx))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for low in _LOWS:
+            cols = np.arange(low, high)
+            grid.compute(np.repeat(active, cols.size), np.tile(cols, active.size))
+            active = active[~grid.settled(active, low)]
+            if not active.size:
+                break
+            high = low
+    out: np.ndarray = grid.products @ _GRID_WEIGHTS
+    return out
+
+
+# where the integrals may stop (on a 200-action catalog: columns 24-35 for nearly every candidate)
+_LOWS = (30, 22, 12, 0)
+
+
+class _Grid:
+    """The integrand of each candidate at the grid columns computed so far.
+
+    In a column, the rivals whose factor is not exactly 1 are those whose *reach* (the value
+    above which their CDF is 1.0 in double precision, ``z >= _SURE``, or their weight) is
+    above the candidate's value: a prefix of the rivals sorted by reach."""
+
+    def __init__(self, mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, idx: np.ndarray) -> None:
+        self.mean, self.weight, self.inv_sd = mean, weight, 1.0 / sd
+        self.targets = _targets(mean, sd, weight, idx)
+        upper = weight / (1.0 + np.exp(-np.clip(mean + _GRID[-1] * sd, -700.0, 700.0)))
+        reach = np.minimum(weight / (1.0 + np.exp(-np.clip(mean + _SURE * sd, -700.0, 700.0))), weight)
+        self.order = np.argsort(-reach, kind="stable")
+        # rivals left out (factor 1): the candidate itself and, as in _by_columns, those that
+        # cannot beat its lowest value on the grid
+        self.left_out = (upper[self.order][None, :] <= self.targets[:, :1]) | (self.order[None, :] == idx[:, None])
+        self.counts = len(mean) - np.searchsorted(reach[self.order][::-1], self.targets, side="right")
+        self.products = np.zeros_like(self.targets)
+        self.total = np.zeros(len(idx))
+
+    def compute(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        """The integrand at the (candidate ``rows``, grid ``cols``) pairs: one flat array of
+        cells, a pair's rivals in a run, multiplied per run."""
+        n = self.counts[rows, cols]
+        starts = np.cumsum(n) - n
+        pair = np.repeat(np.arange(n.size), n)
+        rank = np.arange(pair.size) - starts[pair]
+        b = self.order[rank]
+        t = self.targets[rows[pair], cols[pair]]
+        factors = ndtr((np.log(t) - np.log(self.weight[b] - t) - self.mean[b]) * self.inv_sd[b])
+        factors[self.left_out[rows[pair], rank]] = 1.0
+        products = np.ones(n.size)
+        some = n > 0
+        if factors.size:
+            products[some] = np.multiply.reduceat(factors, starts[some])
+        self.products[rows, cols] = products
+        self.total += np.bincount(rows, products * _GRID_WEIGHTS[cols], minlength=self.total.size)
+
+    def settled(self, rows: np.ndarray, low: int) -> np.ndarray:
+        """Whether the columns below ``low`` hold at most ``_TAIL`` of each integral (the
+        integrand only grows with the column, so they hold at most its value at ``low`` times
+        the grid's weight below)."""
+        done: np.ndarray = self.products[rows, low] * _MASS_BELOW[low] <= _TAIL * self.total[rows]
+        return done
