@@ -14,6 +14,7 @@ from bestnext.decisions.learning.features import drop_behavioural
 from bestnext.decisions.learning.models import BayesLogit, PropensityModel, model_from_state, sigmoid
 from bestnext.decisions.learning.monitoring import Window
 from bestnext.decisions.learning.policies import Scored
+from bestnext.errors import Conflict
 
 Key = tuple[str, str]
 POOLED: Key = ("*", "*")
@@ -64,6 +65,12 @@ class ModelBank:
         self.models: dict[Key, PropensityModel] = {}
         self.windows: dict[Key, Window] = {}
         self._dirty: set[Key] = set()
+        # persistence (after a load or a save): the version of each stored model this bank's
+        # model builds on, and the lessons learnt since, replayed on a newer version if another
+        # process saved one in between (optimistic concurrency: no lesson is lost)
+        self.persistent = False
+        self._versions: dict[Key, int] = {}
+        self._lessons: dict[Key, list[Lesson]] = {}
 
     def _key(self, action_id: str, channel: str) -> Key:
         return POOLED if self.pooled else (action_id, channel)
@@ -100,11 +107,18 @@ class ModelBank:
     def learn(self, action_id: str, channel: str, features: Mapping[str, float],
               reward: bool | float, profiling: bool = True) -> None:
         """Learn from one outcome (recorded first for prequential monitoring)."""
-        x = self._x(action_id, channel, features, profiling)
-        model = self.model(action_id, channel)
-        self.windows[(action_id, channel)].record(model.predict_one(x), bool(reward))
-        model.learn_one(x, reward)
-        self._dirty.add(self._key(action_id, channel))
+        lesson = Lesson(action_id, channel, dict(features), reward, profiling)
+        self._apply(lesson)
+        key = self._key(action_id, channel)
+        self._dirty.add(key)
+        if self.persistent:
+            self._lessons.setdefault(key, []).append(lesson)
+
+    def _apply(self, lesson: Lesson) -> None:
+        x = self._x(lesson.action_id, lesson.channel, lesson.features, lesson.profiling)
+        model = self.model(lesson.action_id, lesson.channel)
+        self.windows[(lesson.action_id, lesson.channel)].record(model.predict_one(x), bool(lesson.reward))
+        model.learn_one(x, lesson.reward)
 
     def monitor(self) -> dict[str, dict[str, Any]]:
         """Per (action, channel) ``"action/channel"``: responses, AUC, calibration and drift."""
@@ -115,26 +129,80 @@ class ModelBank:
         return {f"{a}/{c}": w.to_state() for (a, c), w in self.windows.items()
                 if self._key(a, c) == key}
 
+    def _row(self, key: Key) -> dict[str, Any]:
+        windows = self._windows_of(key)
+        return {"action_id": key[0], "channel": key[1], "kind": self.models[key].kind,
+                "state": self.models[key].to_state(), "monitor": {"windows": windows},
+                "responses": sum(w["responses"] for w in windows.values())}
+
     def save(self, conn: Connection) -> int:
-        """Persist the models changed since the last save or load; returns how many."""
-        rows = [{"action_id": a, "channel": c, "kind": self.models[(a, c)].kind,
-                 "state": self.models[(a, c)].to_state(), "monitor": {"windows": self._windows_of((a, c))},
-                 "responses": sum(w["responses"] for w in self._windows_of((a, c)).values())}
-                for a, c in sorted(self._dirty)]
+        """Persist the models changed since the last save or load; returns how many.
+
+        A model is written only over the version it was loaded (or last saved) at. When another
+        process saved it in between, the stored model is read back, this bank's lessons since
+        are replayed on it, and the write is tried again: concurrent learners lose nothing.
+        """
+        for key in sorted(self._dirty):
+            for _ in range(MAX_SAVE_ATTEMPTS):
+                expected = self._versions.get(key)
+                if store.save_model(conn, self._row(key), expected):
+                    self._versions[key] = (expected or 0) + 1
+                    break
+                self._merge(conn, key)
+            else:
+                raise Conflict(f"Model {key[0]}/{key[1]} kept changing while it was saved.")
+        saved = len(self._dirty)
         self._dirty.clear()
-        return store.save_models(conn, rows)
+        self._lessons.clear()
+        self.persistent = True
+        return saved
+
+    def _merge(self, conn: Connection, key: Key) -> None:
+        """Rebuild ``key``'s model from the stored row, then replay this bank's lessons on it."""
+        if not self.persistent:
+            raise Conflict(f"Model {key[0]}/{key[1]} is stored already: load the bank before teaching it.")
+        row = store.load_model(conn, *key)
+        self._versions.pop(key, None)
+        self.models.pop(key, None)
+        for pair in [p for p in self.windows if self._key(*p) == key]:
+            del self.windows[pair]
+        if row is not None:
+            self._restore(row)
+        for lesson in self._lessons.get(key, []):
+            self._apply(lesson)
+
+    def _restore(self, row: Mapping[str, Any]) -> None:
+        key = (row["action_id"], row["channel"])
+        self.models[key] = model_from_state(row["state"])
+        self._versions[key] = int(row["version"])
+        for arm, state in row["monitor"]["windows"].items():
+            a, c = arm.rsplit("/", 1)
+            self.windows[(a, c)] = Window.from_state(state)
 
     def load(self, conn: Connection) -> int:
         """Replace the in-memory models with the persisted ones; returns how many."""
         rows = store.load_models(conn)
         for row in rows:
-            self.models[(row["action_id"], row["channel"])] = model_from_state(row["state"])
-            for arm, state in row["monitor"]["windows"].items():
-                a, c = arm.rsplit("/", 1)
-                self.windows[(a, c)] = Window.from_state(state)
+            self._restore(row)
         self.pooled = any(key == POOLED for key in self.models)
         self._dirty.clear()
+        self._lessons.clear()
+        self.persistent = True
         return len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    """One outcome a model learnt from, kept until it is saved (to replay on a newer version)."""
+
+    action_id: str
+    channel: str
+    features: dict[str, float]
+    reward: bool | float
+    profiling: bool
+
+
+MAX_SAVE_ATTEMPTS = 20
 
 
 def crossed(action_id: str, channel: str, x: Mapping[str, float], arm_scale: float = 0.5) -> dict[str, float]:

@@ -15,4 +15,5 @@ decision_models = Table(
     Column("state", JsonDoc, nullable=False),
     Column("monitor", JsonDoc, nullable=False),
     Column("responses", Integer, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),  # +1 per save (optimistic concurrency)
 )
