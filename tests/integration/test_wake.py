@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -109,3 +110,32 @@ def test_announce_is_a_no_op_on_sqlite_and_refuses_unknown_topics(engine: Engine
         else:
             with pytest.raises(ValueError):
                 wake.announce(conn, "x'; DROP TABLE events; --")
+
+
+def test_a_queued_action_wakes_the_dispatchers_listener_and_not_the_processors(
+        engine: Engine, other: Engine) -> None:
+    from bestnext.channels import outbox
+    from bestnext.channels.model import OutboundAction
+
+    if engine.dialect.name != "postgresql":
+        assert wake.listener(other, Notifier(), frozenset({wake.OUTBOX})) is None  # SQLite: the poll
+        return
+    flag, events = threading.Event(), Notifier()
+    dispatch = wake.listener(other, wake.Flag(flag), frozenset({wake.OUTBOX}))
+    processors = wake.watcher(other, events)
+    assert dispatch is not None
+    for part in (dispatch, processors):
+        part.start()
+        assert part.ready.wait(10)
+    try:
+        with engine.begin() as conn:
+            outbox.enqueue(conn, OutboundAction(person_id="p-1", channel="email", purpose="service",
+                                                action="statement_ready", due_at=T0))
+        assert flag.wait(NEVER) and dispatch.wakes == 1
+        with engine.begin() as conn:  # an event after it: only the processors' watcher wakes
+            store.append(conn, [_event(1)])
+        assert events.wait(NEVER) == wake.NOTIFICATION
+        assert processors.wakes == 1 and dispatch.wakes == 1
+    finally:
+        for part in (dispatch, processors):
+            part.stop()

@@ -19,6 +19,7 @@ from sqlalchemy.engine import RowMapping
 from bestnext.channels.model import OutboundAction, OutboxRow, Status
 from bestnext.channels.tables import outbox
 from bestnext.db import insert_ignore
+from bestnext.eventlog import wake
 
 
 def enqueue(conn: Connection, action: OutboundAction, *, now: datetime | None = None) -> bool:
@@ -34,7 +35,10 @@ def enqueue(conn: Connection, action: OutboundAction, *, now: datetime | None = 
         "due_at": action.due_at, "created_at": now or action.due_at, "status": Status.PENDING.value,
         "attempts": 0, "next_attempt_at": action.due_at,
     }
-    return insert_ignore(conn, outbox, [row], ("id",)) == 1
+    added = insert_ignore(conn, outbox, [row], ("id",)) == 1
+    if added:
+        wake.announce(conn, wake.OUTBOX)  # dispatchers of other processes: woken on commit
+    return added
 
 
 def _row(m: RowMapping) -> OutboxRow:

@@ -26,14 +26,24 @@ from sqlalchemy import Connection, Engine
 log = structlog.get_logger(__name__)
 
 CHANNEL = "bestnext_wake"
-EVENTS = "events"  # what was committed: the payload of the notification
-TOPICS = frozenset({EVENTS})
+EVENTS, OUTBOX = "events", "outbox"  # what was committed: the payload of the notification
+TOPICS = frozenset({EVENTS, OUTBOX})
 NOTIFICATION, DATA_VERSION = "notification", "data_version"  # the reasons a watcher wakes
 _SENT = "bestnext_wake_sent"
 
 
 class Wakeable(Protocol):
     def notify(self, reason: str = ...) -> None: ...
+
+
+class Flag:
+    """A :class:`threading.Event` as a watcher's target (a loop that waits on the event)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def notify(self, reason: str = "") -> None:
+        self.event.set()
 
 
 def announce(conn: Connection, topic: str = EVENTS) -> None:
@@ -59,7 +69,7 @@ class _Watcher:
 
     reason = "remote"
 
-    def __init__(self, engine: Engine, target: Wakeable, topics: frozenset[str] = TOPICS) -> None:
+    def __init__(self, engine: Engine, target: Wakeable, topics: frozenset[str] = frozenset({EVENTS})) -> None:
         self.engine, self.target, self.topics = engine, target, topics
         self.wakes = 0  # how many times this watcher woke its target
         self._stop = threading.Event()
@@ -139,5 +149,11 @@ class SqliteWatcher(_Watcher):
 
 
 def watcher(engine: Engine, target: Wakeable) -> _Watcher:
-    """The cross-process watcher for ``engine``'s database (not started)."""
+    """The watcher of new events for ``engine``'s database (not started)."""
     return PgListener(engine, target) if engine.dialect.name == "postgresql" else SqliteWatcher(engine, target)
+
+
+def listener(engine: Engine, target: Wakeable, topics: frozenset[str]) -> PgListener | None:
+    """A listener of ``topics`` on PostgreSQL (not started); None on SQLite, where
+    ``data_version`` cannot tell what was committed and the loop's poll is enough."""
+    return PgListener(engine, target, topics) if engine.dialect.name == "postgresql" else None
