@@ -3,24 +3,23 @@
 score = propensity x context weight x value x levers. Each action passes eligibility,
 applicability and suitability rules, gets its best allowed channel (consent and contact
 policy), an offer whose conditions hold, a rendered treatment and an explanation.
-No I/O here: the service loads the inputs and logs the result.
+No I/O here: the service loads the inputs and logs the result. Screening is
+:mod:`.screening`; the models answer for every (action, channel) cell of the catalog at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
 
-from bestnext.calendar import BusinessCalendar
 from bestnext.clock import ROME, Clock, as_utc
 from bestnext.decisions.catalog import Action, Catalog, Offer
-from bestnext.decisions.contact_policy import ContactPolicyConfig, ContactState, evaluate
 from bestnext.decisions.learning.models import sigmoid
-from bestnext.decisions.learning.policies import Choice, Scored, choose
+from bestnext.decisions.learning.policies import Choice, Scored, choose, choose_arrays
 from bestnext.decisions.model import (
     BatchModels,
     ConsentCheck,
@@ -32,256 +31,62 @@ from bestnext.decisions.model import (
     PropensityModels,
     RankedAction,
 )
-from bestnext.decisions.offers import business_value, in_window, offer_valid_until, pick_offer
-from bestnext.decisions.rules import Condition, Rule, holds
+from bestnext.decisions.offers import offer_valid_until
+from bestnext.decisions.screening import Inputs, Plan, PolicyInputs, Screened, channel_gate, plan_of, screen
 from bestnext.decisions.treatments import render
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyInputs:
-    """The contact-policy side of a decision: the person's state and the bank's policy."""
-
-    state: ContactState
-    config: ContactPolicyConfig = field(default_factory=ContactPolicyConfig)
-    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
-    offer_usage: Mapping[str, int] = field(default_factory=dict)
-
 
 Chooser = Callable[[Sequence[Scored], np.random.Generator, float], Choice]
 
 
-@dataclass(slots=True)  # not frozen: hundreds per decision, and frozen __init__ is 10x slower
+@dataclass(slots=True)
 class _Candidate:
+    """A ranked action with what its answer needs."""
+
     action: Action
     channel: str
-    weight: float
-    baseline: float
-    mean_logit: float
-    sd_logit: float
-    screened: _Screened  # its context weight, value and levers explain the score
+    use: ConsentUse
     offer: Offer | None
     rules_passed: tuple[str, ...]
-    consents: tuple[ConsentUse, ...]
+    weight: float  # context weight x value x levers
+    terms: tuple[float, float, float]  # context weight, value, levers
+    mean_logit: float
 
 
 def _facts(profile: ProfileView, profiling: bool) -> dict[str, Any]:
     return {**profile.facts, **profile.signals} if profiling else dict(profile.facts)
 
 
-def _rules_of(action: Action) -> list[Rule]:
-    auto: list[Rule] = []
-    if action.purpose == "marketing" and action.product:
-        auto.append(Condition(field="holdings", op="not_contains", value=action.product))
-    return [*action.eligibility, *auto, *action.applicability, *action.suitability]
-
-
-@dataclass(frozen=True, slots=True)
-class _Inputs:
-    profile: ProfileView
-    context: DecisionContext
-    catalog: Catalog
-    policy: PolicyInputs
-    models: PropensityModels | BatchModels
-    consent: ConsentCheck
-    rng: np.random.Generator
-    explore: bool
-    at: datetime
-    profiling: ConsentUse
-    facts: dict[str, Any]
-    declined: frozenset[str]
-    memo: dict[str, bool] = field(default_factory=dict)
-    # per decision: the outcome of each distinct rule list (many actions share one)
-    verdicts: dict[tuple[str, ...], tuple[bool, tuple[str, ...], str | None]] = field(default_factory=dict)
-    gates: dict[tuple[str, tuple[str, ...], str], tuple[ConsentUse | None, str]] = field(default_factory=dict)
-    # per decision: allowed channels of actions alike (purpose, data, channels) and offers picked
-    routes: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[tuple[tuple[str, ConsentUse], ...], str]] = \
-        field(default_factory=dict)
-    offers: dict[tuple[str, ...], Offer | None] = field(default_factory=dict)
-
-
-@dataclass(slots=True)  # not frozen: hundreds per decision, and frozen __init__ is 10x slower
-class _Screened:
-    """An action that passed its rules, with its allowed channels (and their consent)."""
-
-    action: Action
-    weight: float
-    value: float
-    levers: float
-    offer: Offer | None
-    rules_passed: tuple[str, ...]
-    channels: tuple[tuple[str, ConsentUse], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Static:
-    """What a decision needs from an action that never changes (computed once per action)."""
-
-    action: Action
-    rules: tuple[tuple[Rule, str], ...]
-    rule_keys: tuple[str, ...]
-    channels: tuple[str, ...]
-    categories: tuple[str, ...]
-    levers: float
-    windowed: bool
-
-
-_STATIC: dict[int, _Static] = {}
-
-
-def _static(action: Action) -> _Static:
-    found = _STATIC.get(id(action))
-    if found is None or found.action is not action:
-        rules = tuple((r, r.describe()) for r in _rules_of(action))
-        found = _STATIC[id(action)] = _Static(
-            action, rules, tuple(k for _, k in rules), tuple(action.treatments),
-            tuple(action.data_categories), action.levers.weight * action.levers.priority,
-            action.valid_from is not None or action.valid_until is not None)
-    return found
-
-
-_CATALOGS: dict[int, tuple[Catalog, tuple[_Static, ...]]] = {}
-
-
-def _statics(catalog: Catalog) -> tuple[_Static, ...]:
-    """The static part of every action of ``catalog`` (computed once per catalog object)."""
-    found = _CATALOGS.get(id(catalog))
-    if found is None or found[0] is not catalog:
-        if len(_CATALOGS) >= 16:
-            _CATALOGS.clear()
-        found = _CATALOGS[id(catalog)] = (catalog, tuple(_static(a) for a in catalog.actions))
-    return found[1]
-
-
-def _rules(static: _Static, inp: _Inputs) -> tuple[bool, tuple[str, ...], str | None]:
-    found = inp.verdicts.get(static.rule_keys)
-    if found is None:
-        found = inp.verdicts[static.rule_keys] = _verdict(static, inp)
-    return found
-
-
-def _verdict(static: _Static, inp: _Inputs) -> tuple[bool, tuple[str, ...], str | None]:
-    passed: list[str] = []
-    memo = inp.memo
-    for rule, key in static.rules:
-        ok = memo.get(key)
-        if ok is None:
-            ok = memo[key] = holds(rule, inp.facts)
-        if not ok:
-            return False, tuple(passed), key
-        passed.append(key)
-    return True, tuple(passed), None
-
-
-Gate = tuple[ConsentUse | None, str]
-
-
-def _gate(static: _Static, channel: str, inp: _Inputs) -> Gate:
-    """Consent and contact policy for the action on ``channel``: (consent use, "") when allowed,
-    else (None, the reason). Shared by every action with the same purpose and data."""
-    action = static.action
-    declined = action.id in inp.declined
-    key = (action.purpose, static.categories, channel)
-    found = None if declined else inp.gates.get(key)
-    if found is not None:
-        return found
-    use = inp.consent(action.purpose, static.categories, channel, inp.at)
-    if not use.allowed:
-        found = (None, f"consent: {action.purpose} on {channel} not allowed")
-    else:
-        result = evaluate(inp.policy.state, channel, action.purpose, inp.at, inp.policy.config,
-                          inp.policy.calendar, action.id if declined else None,
-                          inbound=channel == inp.context.inbound_channel)
-        found = (use, "") if result.allowed else (None, f"contact policy on {channel}: {', '.join(result.reasons)}")
-    if not declined:
-        inp.gates[key] = found
-    return found
-
-
-def _routes(static: _Static, channel: str | None, inp: _Inputs) -> tuple[tuple[tuple[str, ConsentUse], ...], str]:
-    """The allowed channels of the action (with their consent) and, if none, why not; shared
-    by the actions with the same purpose, data and channels unless the action was declined."""
-    declined = static.action.id in inp.declined
-    key = (static.action.purpose, static.categories, static.channels)
-    found = None if declined else inp.routes.get(key)
-    if found is not None:
-        return found
-    allowed: list[tuple[str, ConsentUse]] = []
-    reason = "no channel"
-    gates, purpose, categories = inp.gates, static.action.purpose, static.categories
-    for ch in static.channels:
-        if channel is not None and ch != channel:
-            continue
-        gate = None if declined else gates.get((purpose, categories, ch))  # most are known already
-        use, why = gate if gate is not None else _gate(static, ch, inp)
-        if use is None:
-            reason = why
-        else:
-            allowed.append((ch, use))
-    found = (tuple(allowed), reason)
-    if not declined:
-        inp.routes[key] = found
-    return found
-
-
-def _offer(action: Action, inp: _Inputs) -> Offer | None:
-    """The action's offer (the same for every action with the same offers, in one decision)."""
-    key = tuple(action.offers)
-    if key not in inp.offers:
-        inp.offers[key] = pick_offer(action, inp.catalog, inp.facts, inp.at, inp.policy.offer_usage)
-    return inp.offers[key]
-
-
-def _screen(static: _Static, channel: str | None, inp: _Inputs) -> _Screened | str:
-    """The action with its allowed channels, or the reason it was left out."""
-    action = static.action
-    if static.windowed and not in_window(action, inp.at):
-        return "outside its validity window"
-    ok, passed, failed = _rules(static, inp)
-    if not ok:
-        return f"rule failed: {failed}"
-    weights = action.context_weights
-    weight = weights.get(inp.context.reason, weights.get("default", 1.0)) if weights else 1.0
-    if weight <= 0:
-        return f"not for context '{inp.context.reason}'"
-    allowed, reason = _routes(static, channel, inp)
-    if not allowed:
-        return reason
-    offer = _offer(action, inp) if action.offers else None
-    value = (business_value(action, inp.facts) if action.value_rules else action.value) * (offer.boost if offer else 1.0)
-    return _Screened(action, weight, value, static.levers, offer, passed, tuple(allowed))
-
-
-def _posteriors(models: PropensityModels | BatchModels, pairs: list[tuple[str, str]], features: Mapping[str, float],
-                profiling: bool) -> tuple[list[float], list[float]]:
+def _posteriors(models: PropensityModels | BatchModels, plan: Plan, cells: np.ndarray, features: Mapping[str, float],
+                profiling: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Logit mean and spread of each cell of the plan (batch models: every cell at once;
+    others: only ``cells``, the allowed ones; the rest are NaN)."""
     batch = getattr(models, "posteriors", None)
     if batch is not None:
-        result: tuple[list[float], list[float]] = batch(pairs, features, profiling)
-        return result
+        arrays = getattr(models, "posterior_arrays", None)
+        if arrays is not None:
+            found: tuple[np.ndarray, np.ndarray] = arrays(plan.pairs, features, profiling)
+            return found
+        mu, sd = batch(plan.pairs, features, profiling)
+        return np.asarray(mu, dtype=float), np.asarray(sd, dtype=float)
     single = cast(PropensityModels, models)
-    props = [single.propensity(a, ch, {**features, f"ctx:channel={ch}": 1.0}, None, False, profiling)
-             for a, ch in pairs]
-    return [float(p.mean_logit) for p in props], [float(p.sd_logit) for p in props]
+    mus, sds = np.full(len(plan.pairs), np.nan), np.full(len(plan.pairs), np.nan)
+    for c in cells.tolist():
+        a, ch = plan.pairs[c]
+        p = single.propensity(a, ch, {**features, f"ctx:channel={ch}": 1.0}, None, False, profiling)
+        mus[c], sds[c] = float(p.mean_logit), float(p.sd_logit)
+    return mus, sds
 
 
-def _best_channels(screened: list[_Screened], inp: _Inputs) -> list[_Candidate]:
-    """Each action on the channel where its expected value (p_mean x weight) is highest."""
-    pairs = [(s.action.id, ch) for s in screened for ch, _ in s.channels]
-    mus, sds = _posteriors(inp.models, pairs, inp.profile.features, inp.profiling.allowed)
-    out: list[_Candidate] = []
-    n = 0
-    for s in screened:
-        best: tuple[float, int, int] | None = None
-        for j in range(len(s.channels)):
-            if best is None or mus[n] > best[0]:
-                best = (mus[n], j, n)
-            n += 1
-        assert best is not None
-        _, j, k = best
-        channel, use = s.channels[j]
-        offer = s.offer if (s.action.purpose == "marketing" or use.may_promote) else None
-        weight = s.weight * s.value * s.levers
-        out.append(_Candidate(s.action, channel, weight, s.value * s.levers, mus[k], sds[k], s, offer, s.rules_passed, (inp.profiling, use)))
-    return out
+def _best_cells(plan: Plan, screened: Screened, models: PropensityModels | BatchModels,
+                profile: ProfileView, profiling: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each passed action on its allowed channel of highest mean (the first of ties): the
+    position of that channel, its logit mean and spread."""
+    cells = plan.cells[screened.index]
+    mus, sds = _posteriors(models, plan, cells[screened.allowed], profile.features, profiling)
+    means = np.where(screened.allowed, mus[cells], -np.inf)
+    best = np.argmax(means, axis=1)
+    chosen = cells[np.arange(len(best)), best]
+    return best, mus[chosen], sds[chosen]
 
 
 def _topic(action: Action, context: DecisionContext) -> str | None:
@@ -293,12 +98,12 @@ def _topic(action: Action, context: DecisionContext) -> str | None:
     return str(signalled[0]) if isinstance(signalled, list | tuple) and signalled else None
 
 
-def _render(cand: _Candidate, inp: _Inputs) -> tuple[str | None, str, datetime | None]:
+def _render(cand: _Candidate, profile: ProfileView, inp: Inputs) -> tuple[str | None, str, datetime | None]:
     treatment = cand.action.treatments[cand.channel]  # type: ignore[index]
     lang = inp.context.language
     until = offer_valid_until(cand.offer, inp.at) if cand.offer else None
     variables: dict[str, Any] = {
-        **inp.profile.variables, **inp.context.variables,
+        **profile.variables, **inp.context.variables,
         "product": cand.action.product, "channel": cand.channel, "topic": _topic(cand.action, inp.context),
         "offer": cand.offer.id if cand.offer else None,
         "offer_text": render(cand.offer.description.get(lang), {}) if cand.offer else "",
@@ -323,37 +128,50 @@ def decide(profile: ProfileView, context: DecisionContext, catalog: Catalog, pol
     at = as_utc(context.at if context.at is not None else clock.now())  # type: ignore[union-attr]
     rng = rng if rng is not None else np.random.default_rng()
     profiling = consent("profiling", ["behavioural"], context.inbound_channel, at)
-    inp = _Inputs(profile, context, catalog, policy, models, consent, rng, explore, at, profiling,
-                  _facts(profile, profiling.allowed), frozenset(a for a, _ in policy.state.declines))
-    screened: list[_Screened] = []
-    rejected: dict[str, str] = {}
-    for static in _statics(catalog):
-        result = _screen(static, channel, inp)
-        if isinstance(result, str):
-            rejected[static.action.id] = result
-        else:
-            screened.append(result)
-    candidates = {c.action.id: c for c in _best_channels(screened, inp)}
-    spread = catalog.exploration if explore else 0.0
-    scored = [Scored(c.action.id, c.mean_logit, c.sd_logit * spread, c.weight, c.baseline)
-              for c in candidates.values()]
-    choice = chooser(scored, rng, control_rate)
+    inp = Inputs(context, catalog, policy, consent, at, _facts(profile, profiling.allowed),
+                 frozenset(a for a, _ in policy.state.declines))
+    plan = plan_of(catalog)
+    screened = screen(plan, channel, inp)
+    best, mean, sd = _best_cells(plan, screened, models, profile, profiling.allowed)
+    levers = plan.levers[screened.index]
+    weight = screened.weight * screened.value * levers
+    baseline = screened.value * levers
+    keys = [plan.ids[i] for i in screened.index.tolist()]
+    spread = sd * (catalog.exploration if explore else 0.0)
+    if chooser is choose:
+        choice = choose_arrays(keys, mean, spread, weight, baseline, rng, control_rate)
+    else:
+        choice = chooser([Scored(*f) for f in zip(keys, mean.tolist(), spread.tolist(), weight.tolist(),
+                                                  baseline.tolist(), strict=True)], rng, control_rate)
     signals = tuple(sorted(profile.signals)) if profiling.allowed else ()
-    return Decision(tuple(_ranked(candidates[a], choice, signals, inp) for a in choice.ranked[:n]),
-                    choice.control, catalog.version, rejected)
+    row = {k: r for r, k in enumerate(keys)}
+    ranked = []
+    for key in choice.ranked[:n]:
+        r = row[key]
+        i = int(screened.index[r])
+        ch = plan.channels[i][int(best[r])]
+        use = channel_gate(plan, i, ch, inp)[0]
+        assert use is not None
+        action, offer = plan.actions[i], screened.offers[r]
+        cand = _Candidate(action, ch, use, offer if (action.purpose == "marketing" or use.may_promote) else None,
+                          plan.rule_keys[i], float(weight[r]),
+                          (float(screened.weight[r]), float(screened.value[r]), float(levers[r])), float(mean[r]))
+        ranked.append(_ranked(cand, choice, signals, profiling, profile, inp))
+    return Decision(tuple(ranked), choice.control, catalog.version, screened.rejected)
 
 
-def _ranked(cand: _Candidate, choice: Choice, signals: tuple[str, ...], inp: _Inputs) -> RankedAction:
-    subject, text, until = _render(cand, inp)
+def _ranked(cand: _Candidate, choice: Choice, signals: tuple[str, ...], profiling: ConsentUse,
+            profile: ProfileView, inp: Inputs) -> RankedAction:
+    subject, text, until = _render(cand, profile, inp)
     p_mean = sigmoid(cand.mean_logit)
     p = choice.sampled.get(cand.action.id, p_mean)
-    s = cand.screened
-    terms = {"propensity": p, "context_weight": s.weight, "value": s.value, "levers": s.levers}
+    weight, value, levers = cand.terms
+    terms = {"propensity": p, "context_weight": weight, "value": value, "levers": levers}
     return RankedAction(
         cand.action.id, cand.action.purpose, cand.action.product, cand.offer.id if cand.offer else None,
         until, cand.channel, cand.action.treatments[cand.channel].kind,  # type: ignore[index]
         subject, text, p * cand.weight, p_mean, choice.propensities.get(cand.action.id, 0.0),
-        Explanation(cand.rules_passed, cand.consents, signals, terms, ("allowed",)))
+        Explanation(cand.rules_passed, (profiling, cand.use), signals, terms, ("allowed",)))
 
 
 __all__ = ["Chooser", "PolicyInputs", "decide", "offer_valid_until"]

@@ -19,7 +19,8 @@ from bestnext.decisions.learning.features import drop_behavioural
 from bestnext.decisions.learning.models import BIAS, BayesLogit, _bucket, hashed
 
 Key = tuple[str, str]
-_Group = tuple[str, "np.ndarray[Any, np.dtype[np.intp]]", "np.ndarray[Any, np.dtype[np.intp]]", list[int]]
+_Group = tuple[str, "np.ndarray[Any, np.dtype[np.intp]]", "np.ndarray[Any, np.dtype[np.intp]]",
+               "np.ndarray[Any, np.dtype[np.intp]]", list[int]]
 
 
 class PosteriorTable:
@@ -44,6 +45,8 @@ class PosteriorTable:
         self.bias = _bucket(BIAS, self.dim)
         self.rows: dict[Key, int] = {}
         self._plans: dict[tuple[Key, ...], list[_Group]] = {}
+        self._by_id: dict[int, tuple[Sequence[Key], list[_Group]]] = {}
+        self._count = -1  # models in the bank when the plans were made
         self._next_row = 0
         # float32 rows: 2 x 16 KiB per trained model with the default 4096 buckets
         self.mean = np.zeros((0, self.dim), dtype=np.float32)
@@ -62,10 +65,12 @@ class PosteriorTable:
                 or float(state["prior_precision"]) != self.prior_precision:
             if self.rows.pop(key, None) is not None:  # asked one by one from now on
                 self._plans.clear()
+                self._by_id.clear()
             return
         row = self.rows.get(key)
         if row is None:
             self._plans.clear()
+            self._by_id.clear()
             row = self.rows[key] = self._next_row
             self._next_row += 1
             if row >= len(self.mean):
@@ -82,60 +87,70 @@ class PosteriorTable:
 
     def _plan(self, pairs: Sequence[Key]) -> list[_Group]:
         """Per channel: positions of dense pairs with their rows, and the other positions
-        (cached: a catalog asks for the same pairs again and again)."""
+        (cached: a catalog asks for the same pairs again and again; the same list object is
+        found by identity, without hashing its pairs)."""
+        if len(self.bank.models) != self._count:  # a model was added (refreshed or not)
+            self._count = len(self.bank.models)
+            self._plans.clear()
+            self._by_id.clear()
+        same = self._by_id.get(id(pairs))
+        if same is not None and same[0] is pairs:
+            return same[1]
         key = tuple(pairs)
         plan = self._plans.get(key)
         if plan is not None:
+            self._by_id[id(pairs)] = (pairs, plan)
             return plan
-        by_channel: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        by_channel: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {}
+        models = self.bank.models
         for n, pair in enumerate(pairs):
-            dense, rows, slow = by_channel.setdefault(pair[1], ([], [], []))
+            dense, rows, untrained, others = by_channel.setdefault(pair[1], ([], [], [], []))
             row = self.rows.get(pair)
-            if row is None:
-                slow.append(n)
-            else:
+            if row is not None:
                 dense.append(n)
                 rows.append(row)
-        plan = [(channel, np.array(dense, dtype=np.intp), np.array(rows, dtype=np.intp), slow)
-                for channel, (dense, rows, slow) in by_channel.items()]
+            else:
+                (others if pair in models else untrained).append(n)
+        plan = [(channel, np.array(dense, dtype=np.intp), np.array(rows, dtype=np.intp)[:, None],
+                 np.array(untrained, dtype=np.intp), others)
+                for channel, (dense, rows, untrained, others) in by_channel.items()]
         if len(self._plans) >= 256:
             self._plans.clear()
+            self._by_id.clear()
         self._plans[key] = plan
+        self._by_id[id(pairs)] = (pairs, plan)
         return plan
 
     def posteriors(self, pairs: Sequence[Key], features: Mapping[str, float],
                    profiling: bool) -> tuple[list[float], list[float]]:
         """Mean and standard deviation of the logit of each ``(action, channel)`` model, for
         ``features`` plus the channel feature ``ctx:channel=<channel>`` (as the bank learns them)."""
+        mu, sd = self.posterior_arrays(pairs, features, profiling)
+        return mu.tolist(), sd.tolist()
+
+    def posterior_arrays(self, pairs: Sequence[Key], features: Mapping[str, float],
+                         profiling: bool) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`posteriors` as arrays."""
         base = drop_behavioural(features, profiling)
         mu = np.zeros(len(pairs))
         var = np.zeros(len(pairs))
-        for channel, dense, rows, slow in self._plan(pairs):
+        for channel, dense, rows, untrained, others in self._plan(pairs):
             x = {**base, f"ctx:channel={channel}": 1.0}
             h = hashed(x, self.dim)
-            idx = np.array(list(h.keys()), dtype=np.intp)
-            v = np.array(list(h.values()), dtype=np.float32)
+            idx = np.fromiter(h.keys(), dtype=np.intp, count=len(h))
+            v = np.fromiter(h.values(), dtype=np.float32, count=len(h))
             if len(dense):
-                mu[dense] = self.mean[np.ix_(rows, idx)] @ v
-                var[dense] = self.var[np.ix_(rows, idx)] @ (v * v)
-            if slow:
-                self._slow(pairs, slow, x, h, v, mu, var)
-        return mu.tolist(), np.sqrt(var).tolist()
-
-    def _slow(self, pairs: Sequence[Key], slow: list[int], x: dict[str, float], h: Mapping[int, float],
-              v: np.ndarray, mu: np.ndarray, var: np.ndarray) -> None:
-        """Models without a dense row: untrained ones answer with the prior (the same for every
-        such model on a channel, so computed once), others are asked one by one."""
-        models = self.bank.models
-        untrained = [n for n in slow if pairs[n] not in models]
-        if untrained:
-            mu[untrained] = self.prior_bias * h.get(self.bias, 0.0)
-            var[untrained] = float(v @ v) / self.prior_precision
-        for n in slow:
-            model = models.get(pairs[n])
-            if model is not None:
-                m, s = model.posterior(x)
+                # summed in double precision: a cell's value does not depend on how many are asked
+                v64 = v.astype(np.float64)
+                mu[dense] = self.mean[rows, idx].astype(np.float64) @ v64
+                var[dense] = self.var[rows, idx].astype(np.float64) @ (v64 * v64)
+            if len(untrained):  # the prior: the same for every untrained model on a channel
+                mu[untrained] = self.prior_bias * h.get(self.bias, 0.0)
+                var[untrained] = float(v @ v) / self.prior_precision
+            for n in others:  # models of other kinds, one by one
+                m, s = self.bank.models[pairs[n]].posterior(x)
                 mu[n], var[n] = m, s * s
+        return mu, np.sqrt(var)
 
 
 __all__ = ["PosteriorTable"]

@@ -72,10 +72,6 @@ def _order(values: np.ndarray) -> list[int]:
     return order
 
 
-def _baseline_first(scored: Sequence[Scored]) -> int:
-    return _order(np.fromiter((s.baseline for s in scored), float, len(scored)))[0]
-
-
 class Policy(Protocol):
     """What every policy offers."""
 
@@ -88,7 +84,7 @@ class Policy(Protocol):
 class _Base:
     name: ClassVar[str] = "base"
 
-    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+    def _personalised(self, mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, rng: np.random.Generator,
                       base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
         """(order, first-place probabilities, sampled p) of the personalised policy; ``base`` is
         the baseline's first candidate (whose probability is needed too)."""
@@ -99,17 +95,27 @@ class _Base:
         """Rank ``scored``; a ``control_rate`` share of decisions gets the baseline ranking."""
         if not scored:
             return Choice([], {}, False, {})
-        base = _baseline_first(scored)
-        order, first, sampled = self._personalised(scored, rng, base)
+        mean, sd, weight = _arrays(scored)
+        baseline = np.fromiter((s.baseline for s in scored), float, len(scored))
+        return self.choose_arrays([s.key for s in scored], mean, sd, weight, baseline, rng, control_rate)
+
+    def choose_arrays(self, keys: list[str], mean: np.ndarray, sd: np.ndarray, weight: np.ndarray,
+                      baseline: np.ndarray, rng: np.random.Generator,
+                      control_rate: float = DEFAULT_CONTROL_RATE) -> Choice:
+        """:meth:`choose` on the candidates' fields as arrays (what arbitration has at hand)."""
+        if not keys:
+            return Choice([], {}, False, {})
+        base = _order(baseline)[0]
+        order, first, sampled = self._personalised(mean, sd, weight, rng, base)
         probs = (1.0 - control_rate) * first
         probs[base] += control_rate  # NaN stays NaN: not computed (see ThompsonPolicy)
         control = bool(rng.random() < control_rate)
         if control:
-            order = _order(np.fromiter((s.baseline for s in scored), float, len(scored)))
-        keys = [s.key for s in scored]
+            order = _order(baseline)
+        known = np.flatnonzero(probs == probs)  # NaN: not computed
         return Choice(
             ranked=[keys[i] for i in order],
-            propensities={k: p for k, p in zip(keys, probs.tolist(), strict=True) if p == p},  # NaN: not computed
+            propensities={keys[i]: p for i, p in zip(known.tolist(), probs[known].tolist(), strict=True)},
             control=control,
             sampled=dict(zip(keys, sampled.tolist(), strict=True)),
         )
@@ -154,11 +160,10 @@ class ThompsonPolicy(_Base):
         self.all_limit = all_limit
         self.top = top
 
-    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+    def _personalised(self, mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, rng: np.random.Generator,
                       base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
-        mean, sd, weight = _arrays(scored)
         sd = sd * self.exploration
-        k = len(scored)
+        k = len(mean)
         sampled = _sigmoid(mean + sd * rng.standard_normal(k))
         order = _order(sampled * weight)
         if self.floor and rng.random() < self.floor:
@@ -186,12 +191,11 @@ class GreedyPolicy(_Base):
 
     name: ClassVar[str] = "greedy"
 
-    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+    def _personalised(self, mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, rng: np.random.Generator,
                       base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
-        mean, _sd, weight = _arrays(scored)
         p = _sigmoid(mean)
         order = _order(p * weight)
-        first = np.zeros(len(scored))
+        first = np.zeros(len(mean))
         first[order[0]] = 1.0
         return order, first, p
 
@@ -212,10 +216,10 @@ class EpsilonGreedyPolicy(_Base):
     def __init__(self, epsilon: float = 0.05) -> None:
         self.epsilon = epsilon
 
-    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+    def _personalised(self, mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, rng: np.random.Generator,
                       base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
-        order, first, p = GreedyPolicy()._personalised(scored, rng, base)
-        k = len(scored)
+        order, first, p = GreedyPolicy()._personalised(mean, sd, weight, rng, base)
+        k = len(mean)
         first = (1.0 - self.epsilon) * first + self.epsilon / k
         if rng.random() < self.epsilon:
             pick = int(rng.integers(k))
@@ -234,10 +238,9 @@ class UniformPolicy(_Base):
 
     name: ClassVar[str] = "uniform"
 
-    def _personalised(self, scored: Sequence[Scored], rng: np.random.Generator,
+    def _personalised(self, mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, rng: np.random.Generator,
                       base: int) -> tuple[list[int], np.ndarray, np.ndarray]:
-        k = len(scored)
-        mean, _sd, _w = _arrays(scored)
+        k = len(mean)
         return [int(i) for i in rng.permutation(k)], np.full(k, 1.0 / k), _sigmoid(mean)
 
 
@@ -260,3 +263,9 @@ def choose(scored: Sequence[Scored], rng: np.random.Generator,
     1.0
     """
     return _DEFAULT.choose(scored, rng, control_rate)
+
+
+def choose_arrays(keys: list[str], mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, baseline: np.ndarray,
+                  rng: np.random.Generator, control_rate: float = DEFAULT_CONTROL_RATE) -> Choice:
+    """:func:`choose` on the candidates' fields as arrays (the same choice, the same draws)."""
+    return _DEFAULT.choose_arrays(keys, mean, sd, weight, baseline, rng, control_rate)
