@@ -1,4 +1,5 @@
-"""Email over a real SMTP server (aiosmtpd), and the one-click unsubscribe round trip over HTTP."""
+"""Email over a real SMTP server (aiosmtpd), and the one-click unsubscribe round trip over HTTP;
+a crash after the server accepted a mail: the re-send is the same message (same Message-ID)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import email.policy
 import ssl
 import subprocess
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,12 @@ from bestnext.bootstrap import Container
 from bestnext.channels import outbox
 from bestnext.channels.config import channels_config
 from bestnext.channels.model import OutboundAction, Status
-from bestnext.channels.providers import SmtpProvider
+from bestnext.channels.providers import SmtpProvider, message_id
 from bestnext.channels.wiring import dispatcher
 from bestnext.consent import services as consent
 from bestnext.consent.model import Purpose, Source
 from bestnext.eventlog import store as log
-from tests.integration.channels.conftest import T0
+from tests.integration.channels.conftest import T0, clock_of
 from tests.support.live_app import LiveApp
 from tests.support.server import free_port
 
@@ -145,3 +147,49 @@ def test_starttls_and_auth(tmp_path: Path) -> None:
     finally:
         controller.stop()
     assert seen == ["ok", "refused"] and len(inbox.messages) == 1
+
+
+class Crash(BaseException):
+    """The dispatcher process dying: not an error the dispatcher handles."""
+
+
+class CrashAfterAccepted:
+    """The SMTP provider, then the process dies before the send is recorded."""
+
+    def __init__(self, real: SmtpProvider) -> None:
+        self.real = real
+
+    def send(self, message: Any, idempotency_key: str) -> str:
+        self.real.send(message, idempotency_key)
+        raise Crash
+
+
+def test_a_resend_after_a_crash_carries_the_same_message_id(
+        vcontainer: Container, smtp: tuple[Controller, Inbox]) -> None:
+    """At least once, with our key: the server accepted the mail, the dispatcher died before
+    marking it sent; when the lease expires another dispatcher sends it again, as the same
+    message (same ``Message-ID``, derived from the action id), and records it once."""
+    controller, inbox = smtp
+    real = SmtpProvider("127.0.0.1", controller.port, "Banca Demo <noreply@bancademo.example>")
+    with vcontainer.engine.begin() as conn:
+        consent.record(conn, "p-1", {"personal_data": True, "own_marketing": True}, Source("web"), T0)
+        outbox.enqueue(conn, a := marketing_email())
+    first = dispatcher(vcontainer, chosen={"email": CrashAfterAccepted(real)}, resolver=address)
+    with pytest.raises(Crash):
+        first.run_once()
+    with vcontainer.engine.begin() as conn:
+        row = outbox.get(conn, a.id)
+    assert row is not None and row.status is Status.SENDING and len(inbox.messages) == 1
+
+    second = dispatcher(vcontainer, chosen={"email": real}, resolver=address)
+    assert second.run_until_idle() == 0, "the first dispatcher's lease still holds the action"
+    clock = clock_of(vcontainer)
+    clock.advance_to(clock.now() + timedelta(seconds=second.config.dispatch.lease_seconds + 1))
+    assert second.run_until_idle() == 1
+    assert [msg["Message-ID"] for _rcpt, msg in inbox.messages] == [message_id(a.id)] * 2
+    assert inbox.messages[0][1]["Subject"] == inbox.messages[1][1]["Subject"]
+    with vcontainer.engine.begin() as conn:
+        row = outbox.get(conn, a.id)
+        sent_events = [e for e in log.events_of(conn, "p-1") if e.event == "Email Sent"]
+    assert row is not None and row.status is Status.SENT and row.provider_message_id == message_id(a.id)
+    assert row.attempts == 2 and len(sent_events) == 1

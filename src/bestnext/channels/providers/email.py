@@ -1,7 +1,9 @@
 """Email over SMTP (stdlib ``smtplib``/``email``), STARTTLS and auth when configured.
 
-The action id becomes the ``Message-ID`` (``<id@bestnext>``), so a message re-sent after a crash
-is recognisably the same message to every MTA and mail client.
+The action id becomes the ``Message-ID`` (:func:`message_id`), so a message re-sent after a crash
+is recognisably the same message to every MTA and mail client. SMTP itself has no idempotency:
+a relay that accepted the first copy accepts the second too; mail stores and clients that
+deduplicate by ``Message-ID`` show one (see ``docs/channels.md``, "Delivery contract").
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from bestnext.channels.model import Rendered, SendError
+
+
+def message_id(idempotency_key: str) -> str:
+    """The ``Message-ID`` of every attempt of one action (RFC 5322 ``msg-id``).
+
+    >>> message_id("0b6c4d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e")
+    '<0b6c4d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e@bestnext>'
+    """
+    return f"<{idempotency_key}@bestnext>"
 
 
 class SmtpProvider:
@@ -29,7 +40,7 @@ class SmtpProvider:
         mail["From"] = self.sender
         mail["To"] = Address(addr_spec=message.to)
         mail["Subject"] = message.subject or ""
-        mail["Message-ID"] = f"<{idempotency_key}@bestnext>"
+        mail["Message-ID"] = message_id(idempotency_key)
         mail["Date"] = formatdate(message.at.timestamp() if message.at else None, usegmt=True)
         for name, value in message.headers.items():
             mail[name] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -21,16 +22,23 @@ class BatchFileProvider:
     def send(self, message: Rendered, idempotency_key: str) -> str:
         from bestnext.channels.post_privacy import locked
 
-        day = message.at.date().isoformat() if message.at else "undated"
-        path = self.directory / f"batch-{day}.jsonl"
+        day = message.at.date() if message.at else None
+        path = self.directory / f"batch-{day.isoformat() if day else 'undated'}.jsonl"
+        # a re-send after a crash just before midnight finds its letter in yesterday's batch
+        earlier = self.directory / f"batch-{(day - timedelta(days=1)).isoformat()}.jsonl" if day else path
         with locked(self.directory):
+            for batch in dict.fromkeys((earlier, path)):
+                if _holds(batch, idempotency_key):
+                    return f"{batch.name}:{idempotency_key}"
             return self._append(path, message, idempotency_key)
 
     def _append(self, path: Path, message: Rendered, idempotency_key: str) -> str:
-        if path.exists() and any(orjson.loads(line).get("id") == idempotency_key
-                                 for line in path.read_bytes().splitlines() if line):
-            return f"{path.name}:{idempotency_key}"
         line = {"id": idempotency_key, "to": message.to, "subject": message.subject, "text": message.text}
         with path.open("ab") as fh:
             fh.write(orjson.dumps(line) + b"\n")
         return f"{path.name}:{idempotency_key}"
+
+
+def _holds(path: Path, idempotency_key: str) -> bool:
+    return path.exists() and any(orjson.loads(line).get("id") == idempotency_key
+                                 for line in path.read_bytes().splitlines() if line)

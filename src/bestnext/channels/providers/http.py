@@ -1,5 +1,9 @@
 """HTTP providers: Twilio-style SMS, Meta Messenger/Instagram send API, a generic signed webhook
-(push, in-app, web). ``httpx`` clients are injected, so unit tests pass a ``MockTransport``."""
+(push, in-app, web). ``httpx`` clients are injected, so unit tests pass a ``MockTransport``.
+
+Each request carries ``Idempotency-Key: <outbox action id>`` (:func:`send_keyed`): a provider
+that honours it answers a re-send after a crash with the first message instead of a second
+one (see ``docs/channels.md``, "Delivery contract")."""
 
 from __future__ import annotations
 
@@ -28,6 +32,26 @@ def _post(client: httpx.Client, url: str, **kwargs: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def send_keyed(client: httpx.Client, url: str, idempotency_key: str, id_field: str, *,
+               default_id: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any) -> str:
+    """POST one message with our ``Idempotency-Key`` and return the provider's message id
+    (the answer's ``id_field``; ``default_id`` when the provider may leave it out).
+
+    Every HTTP provider sends through here, so every attempt of an action, including the
+    re-send after a crash, carries the same key (the outbox action id).
+
+    Raises
+    ------
+    SendError
+        The request failed (:func:`http_error`), or the answer has no message id.
+    """
+    body = _post(client, url, headers={**(headers or {}), "Idempotency-Key": idempotency_key}, **kwargs)
+    found = body.get(id_field) or default_id
+    if not found:
+        raise SendError(f"provider answered without a {id_field}")
+    return str(found)
+
+
 class TwilioProvider:
     """``POST /2010-04-01/Accounts/{sid}/Messages.json`` (form-encoded, basic auth)."""
 
@@ -43,13 +67,8 @@ class TwilioProvider:
         form = {"To": message.to, "From": self.sender, "Body": message.text}
         if self.status_callback:
             form["StatusCallback"] = self.status_callback
-        body = _post(self.client, f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json",
-                     data=form, auth=(self.account_sid, self.auth_token),
-                     headers={"Idempotency-Key": idempotency_key})
-        sid = body.get("sid")
-        if not sid:
-            raise SendError("provider answered without a message sid")
-        return str(sid)
+        return send_keyed(self.client, f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json",
+                          idempotency_key, "sid", data=form, auth=(self.account_sid, self.auth_token))
 
 
 class MetaProvider:
@@ -63,12 +82,8 @@ class MetaProvider:
     def send(self, message: Rendered, idempotency_key: str) -> str:
         payload = {"recipient": {"id": message.to}, "messaging_type": "RESPONSE",
                    "message": {"text": message.text}}
-        body = _post(self.client, f"{self.base_url}/me/messages", json=payload,
-                     params={"access_token": self.page_token}, headers={"Idempotency-Key": idempotency_key})
-        mid = body.get("message_id")
-        if not mid:
-            raise SendError("provider answered without a message_id")
-        return str(mid)
+        return send_keyed(self.client, f"{self.base_url}/me/messages", idempotency_key, "message_id",
+                          json=payload, params={"access_token": self.page_token})
 
 
 class WebhookProvider:
@@ -83,8 +98,7 @@ class WebhookProvider:
         raw = orjson.dumps({"id": message.action_id, "channel": message.channel, "to": message.to,
                             "title": message.subject, "text": message.text})
         stamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key,
-                   "X-Bestnext-Timestamp": stamp,
+        headers = {"Content-Type": "application/json", "X-Bestnext-Timestamp": stamp,
                    "X-Bestnext-Signature": generic_signature(stamp, raw, self.secret)}
-        body = _post(self.client, self.url, content=raw, headers=headers)
-        return str(body.get("id") or idempotency_key)
+        return send_keyed(self.client, self.url, idempotency_key, "id", default_id=idempotency_key,
+                          content=raw, headers=headers)
