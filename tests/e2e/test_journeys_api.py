@@ -60,7 +60,8 @@ def test_a_persons_journeys(server: Server, db_url: str) -> None:
     assert got.status_code == 200
     (instance,) = got.json()
     assert instance["journey"] == "answer_request" and instance["status"] == "completed"
-    assert [s["step"] for s in instance["steps"]][:2] == ["route", "acknowledge"]
+    # a new problem: acknowledged on its channel, a case opened, an operator's call booked
+    assert [s["step"] for s in instance["steps"]][:4] == ["route", "acknowledge_problem", "problem_case", "problem_call"]
 
 
 def test_replay_over_http(server: Server, db_url: str) -> None:

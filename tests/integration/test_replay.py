@@ -100,5 +100,5 @@ def test_the_same_replay_on_both_databases(db_url: str) -> None:
     key = sorted((a["at"], a["channel"], a["purpose"], a["action"], a["product"] or "") for a in got)
     assert key == sorted((a["at"], a["channel"], a["purpose"], a["action"], a["product"] or "")
                          for a in replay_text(text).actions)
-    assert ("2025-06-23T21:38:00+02:00", "social", "service", "answer_request", "") in key
+    assert ("2025-06-23T21:38:00+02:00", "social", "service", "answer_request", "security_token") in key
     assert ("2025-06-24T09:00:00+02:00", "call_center", "service", "recontact_failed_operation", "") in key

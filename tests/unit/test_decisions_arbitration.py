@@ -221,9 +221,14 @@ def test_lead_sms_speaks_of_the_signalled_product() -> None:
     at = datetime(2018, 4, 19, 9, 0, tzinfo=ROME)
     antonio = build_view("antonio", {"age": 33, "first_name": "Antonio"}, lifecycle_stage="lead", holdings=[],
                          interests=["pension_fund"], household=None, event_count=2, at=at)
-    ctx = DecisionContext(at=at, reason="new_lead", language="en", features={"signal_products": ["pension_fund"]})
-    d = decide(antonio, ctx, CATALOG, PolicyInputs(ContactState("antonio"), POLICY), ModelBank(),
-               consent=consents(*LEVEL_2_5), channel="sms", rng=np.random.default_rng(1))
-    assert d.ranked[0].action_id == "lead_first_contact"
-    assert d.ranked[0].text == ("Hi Antonio, we saw your pension simulation. We can guarantee an excellent annuity "
-                                "with only 2,500 euro a year. To know more, just reply 'SI'.")
+    texts = []
+    for variables in ({"simulation_yearly_eur": "2,500"}, {}):  # the amount is the person's own, or none
+        ctx = DecisionContext(at=at, reason="new_lead", language="en", features={"signal_products": ["pension_fund"]},
+                              variables=variables)
+        d = decide(antonio, ctx, CATALOG, PolicyInputs(ContactState("antonio"), POLICY), ModelBank(),
+                   consent=consents(*LEVEL_2_5), channel="sms", rng=np.random.default_rng(1))
+        assert d.ranked[0].action_id == "lead_first_contact"
+        texts.append(d.ranked[0].text)
+    assert texts == ["Hi Antonio, we saw your pension simulation. We can guarantee an excellent annuity "
+                     "with only 2,500 euro a year. To know more, just reply 'YES'.",
+                     "Hi Antonio, we saw your request. To know more, just reply 'YES'."]

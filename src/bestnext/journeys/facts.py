@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bestnext.eventlog.model import LoggedEvent
+from bestnext.journeys import ports
 from bestnext.journeys.model import Signals
 
 
@@ -56,6 +57,9 @@ def event_facts(event: LoggedEvent, signals: Signals) -> dict[str, Any]:
         "signal.problem": mentions_problem(event.payload, signals),
     }
     flatten("event.properties", event.properties, facts)
+    if facts["event.name"] == "SMS Replied" and not facts.get("event.properties.intent"):
+        # an imported reply carries only its text: classify it as the SMS webhook does
+        facts["event.properties.intent"] = ports.reply_intent(str(event.properties.get("text") or ""))
     return facts
 
 

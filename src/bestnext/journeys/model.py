@@ -143,6 +143,7 @@ class Decide(_Step):
     at: Literal["now", "next_allowed"] = "now"  # decide for now, or for the channel's next allowed moment
     reason: str | None = None  # the decision context's reason (default: the entry event)
     remember_as: str | None = None  # store the moment decided for (e.g. call_at)
+    signalled_only: bool = False  # only an action for a product the person signalled (the trigger, interests)
     on_none: str
 
 

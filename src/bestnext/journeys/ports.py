@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bestnext.calendar import BusinessCalendar, WeeklyHours
+from bestnext.clock import ROME
 from bestnext.errors import Unavailable
 
 CALENDAR = BusinessCalendar()
@@ -113,18 +114,20 @@ def fallback_next_allowed(channel: str, at: datetime) -> datetime:
 
 def decide(conn: Connection, person_id: str, at: datetime, *, channel: str | None, purpose: str,
            reason: str, based_on: tuple[str, ...], variables: dict[str, Any],
-           products: list[str]) -> Offer | None:
+           products: list[str], language: str = "it", signalled_only: bool = False) -> Offer | None:
     """The best action of ``purpose`` from the NBA service (None when nothing is allowed).
 
     Among the allowed actions, one for a product the journey's signals are about comes first:
-    the journey answers that interest; the NBA ranks the rest.
+    the journey answers that interest; the NBA ranks the rest (``signalled_only``: nothing else).
     """
     services = _module("bestnext.decisions.services")
     model = _module("bestnext.decisions.model")
     assert services is not None and model is not None
     ctx = model.DecisionContext(at=at, reason=reason, inbound_channel=None, based_on=based_on,
-                                features={"signal_products": products}, variables=variables)
-    ranked = [item for item in services.decide(conn, person_id, ctx, channel, 10) if item.purpose == purpose]
+                                features={"signal_products": products}, variables=variables,
+                                language=language)
+    ranked = [item for item in services.decide(conn, person_id, ctx, channel, 10) if item.purpose == purpose
+              and (not signalled_only or item.product in products)]
     ranked.sort(key=lambda item: item.product not in products)  # stable: NBA order otherwise
     for item in ranked:
         until = getattr(item, "offer_valid_until", None)
@@ -177,13 +180,76 @@ def has_open_case(conn: Connection, person_id: str) -> bool:
 
 
 def assignees(config_dir: Any) -> dict[str, Any]:
-    """Call-center operators and branches (with advisors) from ``operators.yaml``."""
+    """Call-center operators and branches (with advisors and names) from ``operators.yaml``."""
     config = _module("bestnext.channels.config", required=False)
     if config is None:
-        return {"queue": "call_center", "operators": [], "branches": {}}
+        return {"queue": "call_center", "operators": [], "branches": {}, "branch_names": {}}
     ops = config.operators_config(config_dir)
     return {"queue": ops.call_center.queue, "operators": [o.name for o in ops.call_center.operators],
-            "branches": {b.id: [a.name for a in b.advisors] for b in ops.branches}}
+            "branches": {b.id: [a.name for a in b.advisors] for b in ops.branches},
+            "branch_names": {b.id: b.name for b in ops.branches}}
+
+
+@lru_cache(maxsize=8)
+def product_names(config_dir: Path) -> dict[str, dict[str, str]]:
+    """Product names by language from ``products.yaml`` ({} without one)."""
+    import yaml
+
+    path = config_dir / "products.yaml"
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(p["id"]): dict(p.get("name") or {}) for p in data.get("products", [])}
+
+
+def reply_intent(text: str) -> str:
+    """A reply's intent from its text (``positive``, ``stop``, ``other``), as the channels classify it."""
+    model = _module("bestnext.channels.model", required=False)
+    return str(model.classify_reply(text)) if model is not None else "other"
+
+
+def person_context(conn: Connection, person_id: str) -> dict[str, Any]:
+    """What the person's own events say that texts may use: their language (``context.locale``
+    or a ``locale``/``language`` trait: ``en`` or ``it``), their last branch, and the yearly
+    amount of their own pension simulation (``properties.simulation.yearly_contribution_eur``)."""
+    from bestnext.eventlog import store as events
+
+    found: dict[str, Any] = {}
+    for event in reversed(events.events_of(conn, person_id)):
+        locale = event.context.get("locale") or event.traits.get("locale") or event.traits.get("language")
+        if isinstance(locale, str) and locale and "language" not in found:
+            found["language"] = "en" if locale.lower().startswith("en") else "it"
+        branch = event.properties.get("branch")
+        if isinstance(branch, str) and "branch" not in found:
+            found["branch"] = branch
+        simulation = event.properties.get("simulation")
+        amount = simulation.get("yearly_contribution_eur") if isinstance(simulation, dict) else None
+        if isinstance(amount, int | float) and "simulation_yearly_eur" not in found:
+            found["simulation_yearly_eur"] = amount
+    found.setdefault("language", "it")
+    return found
+
+
+def render_for(conn: Connection, config_dir: Path, decided: dict[str, Any], channel: str,
+               variables: dict[str, Any], language: str) -> str | None:
+    """The decided action's treatment for another ``channel`` (a branch briefing for a decided
+    call), filled as decisions fill it; None when the action has no treatment there."""
+    versions = _module("bestnext.decisions.catalog_versions", required=False)
+    treatments = _module("bestnext.decisions.treatments", required=False)
+    if versions is None or treatments is None:
+        return None
+    _, catalog = versions.active_catalog(conn, config_dir)
+    action = next((a for a in catalog.actions if a.id == decided.get("action")), None)
+    treatment = action.treatments.get(channel) if action is not None else None
+    if treatment is None:
+        return None
+    offer = next((o for o in catalog.offers if o.id == decided.get("offer")), None)
+    until = decided.get("valid_until")
+    filled = {**variables, "product": decided.get("product"), "topic": decided.get("product"), "channel": channel,
+              "offer": offer.id if offer else None,
+              "offer_text": treatments.render(offer.description.get(language), {}) if offer else "",
+              "offer_valid_until": datetime.fromisoformat(until).astimezone(ROME).strftime("%d/%m/%Y") if until else ""}
+    return str(treatments.render(treatment.text.get(language), filled))
 
 
 def home_branch(conn: Connection, person_id: str) -> str | None:

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from bestnext.clock import as_utc, to_rome
+from bestnext.clock import as_utc
 from bestnext.journeys import ports, store
 from bestnext.journeys.bankcal import load_bank_calendar
 from bestnext.journeys.model import (
@@ -35,6 +34,7 @@ from bestnext.journeys.model import (
 )
 from bestnext.journeys.pressure import fits
 from bestnext.journeys.store import Instance
+from bestnext.journeys.texts import amount, fill, spoken
 
 if TYPE_CHECKING:
     from bestnext.journeys.engine import JourneyEngine
@@ -47,6 +47,7 @@ class StepRunner:
         self.engine, self.config_dir = engine, config_dir
         self._assignees: dict[str, Any] | None = None
         self._memo: dict[str, dict[str, Any]] = {}
+        self._people: dict[str, dict[str, Any]] = {}
         self.calendar = load_bank_calendar(config_dir)
 
     @property
@@ -61,6 +62,13 @@ class StepRunner:
 
     def forget(self) -> None:
         self._memo.clear()
+        self._people.clear()
+
+    def person(self, conn: Connection, person_id: str) -> dict[str, Any]:
+        """Language, branch and own data from the person's events, read once per event or timer."""
+        if person_id not in self._people:
+            self._people[person_id] = ports.person_context(conn, person_id)
+        return self._people[person_id]
 
     def facts_for(self, conn: Connection, person_id: str, conditions: list[Condition]) -> dict[str, Any]:
         """Profile and state facts, read only when ``conditions`` look at them."""
@@ -76,7 +84,8 @@ class StepRunner:
         deadline = self.calendar.deadline(now)
         return {"state.open_case": ports.has_open_case(conn, person_id),
                 "state.assisted_scheduled": store.assisted_between(conn, person_id, now, deadline) is not None,
-                "state.call_center_open": self.calendar.is_open("call_center", now)}
+                "state.call_center_open": self.calendar.is_open("call_center", now),
+                "state.may_market": ports.may_contact(conn, person_id, "marketing", "email", now, False)}
 
     def execute(self, conn: Connection, journey: Journey, inst: Instance, step: Step,
                 facts: dict[str, Any]) -> Outcome:
@@ -166,7 +175,9 @@ class StepRunner:
         offer = ports.decide(conn, inst.person_id, at, channel=channel, purpose=step.purpose,
                              reason=step.reason or str(inst.vars.get("trigger") or "journey"),
                              based_on=tuple(inst.vars.get("based_on", [])),
-                             variables=self._template_vars(conn, inst), products=products)
+                             variables=self._template_vars(conn, inst), products=products,
+                             language=self.person(conn, inst.person_id)["language"],
+                             signalled_only=step.signalled_only)
         if offer is None:
             return step.on_none
         inst.vars[step.store] = {"action": offer.action, "purpose": offer.purpose, "product": offer.product,
@@ -189,7 +200,7 @@ class StepRunner:
             inst.vars["last_send"] = "blocked"
             return step.next
         inst.vars["last_send"] = "sent"
-        text = self._text(conn, inst, step, decided, due)
+        text = self._text(conn, inst, step, decided, due, channel)
         action_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{inst.id}:{step.id}:{inst.vars.get('sends', 0)}"))
         inst.vars["sends"] = int(inst.vars.get("sends", 0)) + 1
         based_on = tuple(dict.fromkeys(inst.vars.get("based_on", [])))
@@ -220,11 +231,18 @@ class StepRunner:
             inst.vars[step.mark] = True
         inst.vars["last_due"] = due.isoformat()
 
-    def _text(self, conn: Connection, inst: Instance, step: Send, decided: dict[str, Any], due: datetime) -> str:
-        """The step's own text (Italian, filled in), else the decided treatment's."""
+    def _text(self, conn: Connection, inst: Instance, step: Send, decided: dict[str, Any], due: datetime,
+              channel: str) -> str:
+        """The step's own text in the person's language (else Italian), filled in; else the decided
+        treatment's, rendered again for this channel when it was decided for another one."""
+        lang = self.person(conn, inst.person_id)["language"]
         if step.text:
-            variables = self._template_vars(conn, inst) | {"when": spoken(due, self.now)}
-            return _fill(step.text.get("it") or "", variables)
+            variables = self._template_vars(conn, inst) | {"when": spoken(due, self.now, lang)}
+            return fill(step.text.get(lang) or step.text.get("it") or "", variables)
+        if decided.get("channel") not in (None, channel):
+            again = ports.render_for(conn, self.config_dir, decided, channel, self._template_vars(conn, inst), lang)
+            if again:
+                return again
         return str(decided.get("text") or "")
 
     def _fits_budget(self, conn: Connection, person_id: str, due: datetime) -> bool:
@@ -288,27 +306,24 @@ class StepRunner:
         return None
 
     def _template_vars(self, conn: Connection, inst: Instance) -> dict[str, Any]:
-        profile = self.profile(conn, inst.person_id)
-        call_at = inst.vars.get("call_at")
+        """Variables of journey texts and treatments: the person's name, language and own data, the
+        moments promised, their branch and its advisor."""
+        profile, person = self.profile(conn, inst.person_id), self.person(conn, inst.person_id)
+        lang, call_at = person["language"], inst.vars.get("call_at")
+        if self._assignees is None:
+            self._assignees = ports.assignees(self.config_dir)
+        branch = inst.vars.get("branch") or person.get("branch") or next(iter(self._assignees["branches"]), None)
+        advisors = self._assignees["branches"].get(branch) or []
+        money = person.get("simulation_yearly_eur")
+        name = self._product_name(inst.vars.get("product"), lang)
         return {"first_name": profile.get("profile.first_name") or "", "product": inst.vars.get("product") or "",
-                "call_at": spoken(as_utc(datetime.fromisoformat(str(call_at))), self.now) if call_at else "",
-                "next_call": spoken(self.calendar.next_open("call_center", self.now), self.now)}
+                "call_at": spoken(as_utc(datetime.fromisoformat(str(call_at))), self.now, lang) if call_at else "",
+                "next_call": spoken(self.calendar.next_open("call_center", self.now), self.now, lang),
+                "branch": self._assignees.get("branch_names", {}).get(branch, ""),
+                "advisor": advisors[0] if advisors else "",
+                "simulation_yearly_eur": amount(money, lang) if money else "",
+                "product_name": name, "about_product": f" ({name})" if name else ""}
 
-
-def spoken(at: datetime, now: datetime) -> str:
-    """A moment as a customer reads it, in Italian, relative to ``now`` (Europe/Rome).
-
-    >>> from datetime import UTC
-    >>> now = datetime(2025, 2, 26, 20, 11, tzinfo=UTC)
-    >>> spoken(datetime(2025, 2, 27, 8, 0, tzinfo=UTC), now), spoken(now, now)
-    ('domani alle 09:00', 'oggi alle 21:11')
-    >>> spoken(datetime(2025, 3, 3, 8, 0, tzinfo=UTC), now)
-    'il 03/03 alle 09:00'
-    """
-    local, today = to_rome(at), to_rome(now).date()
-    day = {0: "oggi", 1: "domani"}.get((local.date() - today).days, f"il {local:%d/%m}")
-    return f"{day} alle {local:%H:%M}"
-
-
-def _fill(template: str, variables: dict[str, Any]) -> str:
-    return template.format_map(defaultdict(str, variables))
+    def _product_name(self, product: Any, lang: str) -> str:
+        names = ports.product_names(self.config_dir).get(str(product or ""), {})
+        return str(names.get(lang) or names.get("it") or "")
