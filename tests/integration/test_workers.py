@@ -116,13 +116,13 @@ def _lead(anonymous_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def workers(db_url: str, tmp_path: Path) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+def workers(db_url: str, tmp_path: Path) -> Iterator[Callable[[str | None], subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(role: str) -> subprocess.Popen[bytes]:
+    def start(role: str | None) -> subprocess.Popen[bytes]:
         env = {**os.environ, "BESTNEXT_DATABASE_URL": db_url, "BESTNEXT_ENVIRONMENT": "test",
                "BESTNEXT_SANDBOX": "true", "BESTNEXT_LOG_FILE": str(tmp_path / f"{role}-{len(started)}.log")}
-        proc = subprocess.Popen([str(BIN), "worker", "--role", role], env=env,
+        proc = subprocess.Popen([str(BIN), "worker", *(["--role", role] if role else [])], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         started.append(proc)
         return proc
@@ -139,9 +139,10 @@ def workers(db_url: str, tmp_path: Path) -> Iterator[Callable[[str], subprocess.
 
 @pytest.mark.slow
 def test_no_workers_serve_plus_worker_processes_run_every_duty_once(
-        container: Container, workers: Callable[[str], subprocess.Popen[bytes]]) -> None:
-    """The test plays ``serve --no-workers``: it only writes (events, actions, timers)."""
-    procs = [workers(role) for role in ("processors", "processors", "timers", "timers", "dispatch")]
+        container: Container, workers: Callable[[str | None], subprocess.Popen[bytes]]) -> None:
+    """The test plays ``serve --no-workers``: it only writes (events, actions, timers). A bare
+    ``bestnext worker`` (every role) runs next to one worker per role: two of each."""
+    procs = [workers(role) for role in (None, "processors", "timers", "dispatch")]
     now = datetime.now(UTC)
     leads = [f"lead-{i}-{uuid.uuid4().hex[:6]}" for i in range(6)]
     with container.engine.begin() as conn:

@@ -22,22 +22,25 @@ class Role(StrEnum):
     DISPATCH = "dispatch"
 
 
-def worker(role: Role = typer.Option(Role.DISPATCH, "--role", case_sensitive=False, help=(
-        "processors: the event pipeline (one active process on PostgreSQL, the others stand by); "
-        "timers: the timer loop (journey waits, ignored offers) and the daily retention sweep; "
-        "dispatch: the outbox dispatcher (sends, call escalation)."))) -> None:
-    """Run one role's background duties until SIGTERM/SIGINT (production: ``serve --no-workers``
-    plus workers for every role; several per role on PostgreSQL; each duty runs once)."""
+def worker(roles: list[Role] = typer.Option([], "--role", case_sensitive=False, show_default=False, help=(
+        "Repeat for several; default: every role. processors: the event pipeline (one active "
+        "process on PostgreSQL, the others stand by); timers: the timer loop (journey waits, "
+        "ignored offers) and the daily retention sweep; dispatch: the outbox dispatcher (sends, "
+        "call escalation)."))) -> None:
+    """Run background duties until SIGTERM/SIGINT: those of every role, or of the ``--role``
+    given (production: ``serve --no-workers`` plus workers covering every role; several per
+    role on PostgreSQL; each duty still runs once)."""
     from bestnext.cli.common import console, container
-    from bestnext.workers import Background
+    from bestnext.workers import ROLES, Background
 
+    chosen = [r.value for r in dict.fromkeys(roles)] or list(ROLES)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with container() as c:
-        background = Background(c, [role.value])
+        background = Background(c, chosen)
         background.start()
-        console.print(f"{role.value} worker running (sandbox={c.settings.sandbox})")
+        console.print(f"worker running: {', '.join(chosen)} (sandbox={c.settings.sandbox})")
         try:
             stop.wait()
         finally:
