@@ -36,18 +36,18 @@ class Match:
 
 
 def identifier_forms(query: str) -> list[str]:
-    """The values an identifier typed as ``query`` is stored as (email lower-case, phone E.164,
-    anything else as typed).
+    """The values an identifier typed as ``query`` may be stored as (email lower-case, phone
+    E.164, anything else as typed, or in lower or upper case: customer numbers).
 
     >>> identifier_forms(" Martina.Bianchi@Example.org ")
-    ['Martina.Bianchi@Example.org', 'martina.bianchi@example.org']
+    ['Martina.Bianchi@Example.org', 'martina.bianchi@example.org', 'MARTINA.BIANCHI@EXAMPLE.ORG']
     >>> identifier_forms("347 111 2233")
     ['347 111 2233', '+393471112233']
-    >>> identifier_forms("C-100234")
-    ['C-100234', 'c-100234']
+    >>> identifier_forms("c-100234")
+    ['c-100234', 'C-100234']
     """
     typed = query.strip()
-    forms = [typed, typed.lower(), normalize_email(typed)]
+    forms = [typed, typed.lower(), typed.upper(), normalize_email(typed)]
     if _PHONE_LIKE.fullmatch(typed):
         forms.append(normalize_phone(typed))
     return [f for f in dict.fromkeys(forms) if f]

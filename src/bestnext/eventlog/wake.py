@@ -7,7 +7,7 @@ database, the in-process :class:`~bestnext.eventlog.processors.Notifier` reaches
   to the listeners only when (and if) that transaction commits, once per transaction; every
   worker keeps a :class:`PgListener` (a connection doing ``LISTEN``) that wakes its notifier;
 - on SQLite every process opens the same file: a :class:`SqliteWatcher` reads
-  ``PRAGMA data_version`` (it changes when another connection commits) every few milliseconds.
+  ``PRAGMA data_version`` (it changes when another connection commits) 40 times a second.
 
 Polling stays the fallback of both: a lost connection, a missed notification or a writer that
 does not announce costs at most the runner's poll interval.
@@ -125,10 +125,10 @@ STOP_CHECK_SECONDS = 0.5
 
 
 class SqliteWatcher(_Watcher):
-    """Reads ``PRAGMA data_version`` every ``interval`` s (a few microseconds each)."""
+    """Reads ``PRAGMA data_version`` every ``interval`` s (a thread wake-up and one PRAGMA)."""
 
     reason = DATA_VERSION
-    interval = 0.01
+    interval = 0.025  # 40 checks a second: ~0.5 % of a core idle (measured), 12 ms more on average
 
     def _watch(self) -> None:
         path = self.engine.url.database

@@ -54,6 +54,7 @@ def test_identifiers_by_exact_normalised_value(container: Container) -> None:
     assert _found(container, "+39 347 555 0101") == [("Niccolò Rossi", "phone", "+393475550101")]
     assert _found(container, "347-555-0101")[0][2] == "+393475550101"
     assert _found(container, "C-100235") == [("Martina Bianchi", "user_id", "C-100235")]
+    assert _found(container, "c-100235") == [("Martina Bianchi", "user_id", "C-100235")]
     assert _found(container, "C-1002") == []  # exact values only: no scan for substrings
 
 
