@@ -26,6 +26,7 @@ FIELDS = ("at", "person", "channel", "purpose", "action", "product", "offer", "j
 REQUESTS = {"Form Submitted": 24, "Lead Received": 24, "Social Message Posted": 2, "SMS Replied": 24,
             "Call Back Requested": 4}
 BEHAVIOURAL = {"Competitor Site Visited", "E-banking Login"}
+PROMISE = re.compile(r"ti chiam|ti richiam|ti contattiamo|ti chiamerà|will call you|will contact you", re.I)
 ITALIAN = re.compile(r"\b(ciao|buongiorno|grazie|la chiamo|ti chiamo|filiale|richiesta|tuo|tua|sua|per te)\b", re.I)
 
 
@@ -225,7 +226,8 @@ def check_texts(acts: list[dict[str, Any]], groups: list[Person]) -> list[str]:
                 continue
             t = other.traits
             leaks = [str(t[k]) for k in ("email", "phone") if t.get(k)]
-            if t.get("first_name") and t.get("household_id") != g.traits.get("household_id"):
+            same_home = t.get("household_id") is not None and t.get("household_id") == g.traits.get("household_id")
+            if t.get("first_name") and not same_home:
                 leaks.append(str(t["first_name"]))
             if any(re.search(rf"\b{re.escape(v)}\b", a["text"]) for v in leaks):
                 bad.append(f"{a['at']} {a['action']}: text mentions another person's data")
@@ -234,9 +236,47 @@ def check_texts(acts: list[dict[str, Any]], groups: list[Person]) -> list[str]:
     return bad
 
 
+def check_promises(acts: list[dict[str, Any]], groups: list[Person]) -> list[str]:
+    """A text that promises a call or a contact is followed by an operator's call within a business day."""
+    bad = []
+    for a in acts:
+        if a["channel"] == "call_center" or not PROMISE.search(a["text"]):
+            continue
+        at, g = dt.datetime.fromisoformat(a["at"]), person_of(a, groups)
+        due = business_deadline(at, 11)
+        if not [c for c in acts if c["channel"] == "call_center" and person_of(c, groups) is g
+                and at <= dt.datetime.fromisoformat(c["at"]) <= due]:
+            bad.append(f"{a['at']} {a['action']}: promises a call that nobody makes by {due.isoformat()}")
+    return bad
+
+
+def check_service_first(acts: list[dict[str, Any]], groups: list[Person]) -> list[str]:
+    """After a failed operation, nothing is sold before a service contact has dealt with it."""
+    bad = []
+    for g in groups:
+        mine = [a for a in acts if person_of(a, groups) is g]
+        for m in g.messages:
+            if not str(m.get("event") or "").endswith(" Failed"):
+                continue
+            served = [dt.datetime.fromisoformat(a["at"]) for a in mine if a["purpose"] == "service"
+                      and dt.datetime.fromisoformat(a["at"]) >= m["_at"] and a["channel"] in ("call_center", "branch")]
+            until = min(served) if served else m["_at"] + dt.timedelta(days=7)
+            early = [a for a in mine if a["purpose"] == "marketing" and m["_at"] <= dt.datetime.fromisoformat(a["at"]) < until]
+            bad += [f"{a['at']} {a['action']}: sold while {m['messageId']} was unhandled" for a in early]
+    return bad
+
+
+def check_offer_stated(acts: list[dict[str, Any]]) -> list[str]:
+    """A text that grants an incentive names it in ``offer`` (what is promised is what is recorded)."""
+    offers = offer_texts()
+    return [f"{a['at']} {a['action']}: the text offers an incentive, 'offer' is null" for a in acts
+            if not a["offer"] and any(o in a["text"] for o in offers)]
+
+
 def general_failures(path: Path, acts: list[dict[str, Any]]) -> list[str]:
     messages = load(path)
     groups = people(messages)
     ids = {m["messageId"] for m in messages}
     return (check_fields(acts, ids) + check_contact_policy(acts, groups) + check_consent(acts, groups, messages)
-            + check_requests(acts, groups) + check_texts(acts, groups))
+            + check_requests(acts, groups) + check_texts(acts, groups) + check_promises(acts, groups)
+            + check_service_first(acts, groups) + check_offer_stated(acts))

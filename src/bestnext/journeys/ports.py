@@ -230,6 +230,20 @@ def person_context(conn: Connection, person_id: str) -> dict[str, Any]:
     return found
 
 
+def offer_info(conn: Connection, config_dir: Path, offer_id: str, language: str) -> tuple[str | None, str]:
+    """The product an offer of the active catalog belongs to (None: any, or unknown) and how a
+    text tells it in ``language`` ("" when unknown)."""
+    versions = _module("bestnext.decisions.catalog_versions", required=False)
+    treatments = _module("bestnext.decisions.treatments", required=False)
+    if versions is None or treatments is None:
+        return None, ""
+    _, catalog = versions.active_catalog(conn, config_dir)
+    offer = next((o for o in catalog.offers if o.id == offer_id), None)
+    if offer is None:
+        return None, ""
+    return offer.product, str(treatments.render(offer.description.get(language), {}))
+
+
 def render_for(conn: Connection, config_dir: Path, decided: dict[str, Any], channel: str,
                variables: dict[str, Any], language: str) -> str | None:
     """The decided action's treatment for another ``channel`` (a branch briefing for a decided

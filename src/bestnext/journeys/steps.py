@@ -200,14 +200,19 @@ class StepRunner:
             inst.vars["last_send"] = "blocked"
             return step.next
         inst.vars["last_send"] = "sent"
+        product = step.product or decided.get("product") or inst.vars.get("product")
+        offer, told, generic = step.offer or decided.get("offer"), "", not decided.get("product")
+        if offer and not step.offer:
+            of_product, told = ports.offer_info(conn, self.config_dir, offer, self.person(conn, inst.person_id)["language"])
+            if of_product not in (None, product):
+                offer = None  # an incentive only goes with the product it belongs to, and its text says none
+                decided = {**decided, "offer": None, "product": product, "render": True}
         text = self._text(conn, inst, step, decided, due, channel)
+        if offer and generic and told and told not in text:
+            offer = None  # a generic contact (no product of its own) records the incentive its text tells
         action_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{inst.id}:{step.id}:{inst.vars.get('sends', 0)}"))
         inst.vars["sends"] = int(inst.vars.get("sends", 0)) + 1
         based_on = tuple(dict.fromkeys(inst.vars.get("based_on", [])))
-        product = step.product or decided.get("product") or inst.vars.get("product")
-        offer = step.offer or decided.get("offer")
-        if offer and not step.offer and decided.get("product") != product:
-            offer = None  # an incentive only goes with the product it belongs to
         assignee = self._assignee(conn, channel, step, inst)
         data = {k: v for k, v in (("branch", assignee if channel == "branch" else None),
                                   ("valid_until", decided.get("valid_until")),
@@ -239,7 +244,7 @@ class StepRunner:
         if step.text:
             variables = self._template_vars(conn, inst) | {"when": spoken(due, self.now, lang)}
             return fill(step.text.get(lang) or step.text.get("it") or "", variables)
-        if decided.get("channel") not in (None, channel):
+        if decided.get("channel") not in (None, channel) or decided.get("render"):
             again = ports.render_for(conn, self.config_dir, decided, channel, self._template_vars(conn, inst), lang)
             if again:
                 return again
@@ -322,7 +327,8 @@ class StepRunner:
                 "branch": self._assignees.get("branch_names", {}).get(branch, ""),
                 "advisor": advisors[0] if advisors else "",
                 "simulation_yearly_eur": amount(money, lang) if money else "",
-                "product_name": name, "about_product": f" ({name})" if name else ""}
+                "product_name": name, "about_product": f" ({name})" if name else "",
+                "attempt": int(inst.vars.get("attempts", 0))}
 
     def _product_name(self, product: Any, lang: str) -> str:
         names = ports.product_names(self.config_dir).get(str(product or ""), {})
