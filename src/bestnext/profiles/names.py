@@ -22,9 +22,12 @@ def normalise(text: str) -> str:
     >>> normalise("  Niccolò   ROSSI ")
     'niccolo rossi'
     """
+    return _SPACES.sub(" ", _fold(_fold(text))).strip()  # twice: each step may undo the other's
+
+
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SPACES.sub(" ", plain.casefold()).strip()
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def words(text: str) -> list[str]:
@@ -62,10 +65,17 @@ def terms(name: str | None) -> list[str]:
 
 
 def prefix_range(prefix: str) -> tuple[str, str]:
-    """The half-open range ``[lo, hi)`` of the strings that start with ``prefix`` (byte order,
-    as SQLite's BINARY and PostgreSQL's "C" collations compare).
+    """The half-open range ``[lo, hi)`` of the strings that start with ``prefix``, in code point
+    order (= UTF-8 byte order: SQLite's BINARY and PostgreSQL's "C" collations).
 
-    >>> prefix_range("mar")
-    ('mar', 'mas')
+    >>> prefix_range("mar"), prefix_range("z\U0010ffff")
+    (('mar', 'mas'), ('z\U0010ffff', '{'))
     """
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    head = prefix
+    while head:
+        following = ord(head[-1]) + 1
+        if following <= 0x10FFFF:
+            following = 0xE000 if 0xD800 <= following <= 0xDFFF else following  # no surrogates
+            return prefix, head[:-1] + chr(following)
+        head = head[:-1]
+    raise ValueError("a prefix of only U+10FFFF has no upper bound")
