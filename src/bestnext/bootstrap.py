@@ -23,6 +23,7 @@ from bestnext.eventlog import Notifier, Pipeline, Processor
 from bestnext.identity.processor import IdentityProcessor
 from bestnext.ingest.services import Receiver as IngestReceiver
 from bestnext.journeys.wiring import journeys_processor
+from bestnext.privacy.sweep import install_timer as install_erasure_sweep
 from bestnext.profiles.processor import ProfilesProcessor
 from bestnext.settings import Settings
 from bestnext.timers.service import TimerService
@@ -72,5 +73,6 @@ def _processors(container: Container) -> list[Processor]:
     cover_post_batches(container.settings)  # channels: post batch files under privacy erasure
     processors.append(ContactsProcessor(container.settings.config_dir))  # decisions: before journeys
     install_ignored_timer(container)  # decisions: impressions without a response become "ignored"
+    install_erasure_sweep(container)  # privacy: an erasure's second pass, minutes later
     processors.append(journeys_processor(container))  # journeys: last
     return processors

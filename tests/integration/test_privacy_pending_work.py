@@ -1,17 +1,20 @@
 """Erasure cancels the person's pending work: their journey wake-ups, their decisions' timers
 and their queued actions go with them, so nothing is sent to an erased person later and no row
-(timer, outbox action, instance) still names them."""
+(timer, outbox action, instance) still names them; work committed late by a transaction that
+was in flight is removed by the erasure's second pass, before it is sent."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Connection, String, cast, func, or_, select
 
-from bestnext.access import Principal, Role
+from bestnext.access import Principal, Role, audit
 from bestnext.bootstrap import Container, build
+from bestnext.channels import outbox as queue
+from bestnext.channels.model import OutboundAction
 from bestnext.channels.providers import SandboxProvider
 from bestnext.channels.tables import outbox
 from bestnext.channels.wiring import dispatcher
@@ -20,7 +23,7 @@ from bestnext.db import metadata, read
 from bestnext.ingest import services as ingest
 from bestnext.journeys.tables import journey_instances
 from bestnext.privacy import services as privacy
-from bestnext.privacy import subjects
+from bestnext.privacy import subjects, sweep
 from bestnext.settings import Settings
 from bestnext.timers import store as timers
 
@@ -85,8 +88,10 @@ def test_erasure_cancels_waiting_steps_and_queued_actions(db_url: str, tmp_path:
         privacy.erase_subject(c.engine, c.clock, COMPLIANCE, "person", ada, "art. 17")
 
         with read(c.engine) as conn:
-            assert _naming(conn, ada, waiting[ada]) == dict.fromkeys(_NAMING, 0)
+            assert _naming(conn, ada, waiting[ada]) == {**dict.fromkeys(_NAMING, 0), "timers": 1}
             assert [t.payload["instance"] for t in timers.pending(conn, "journey.wake")] == [waiting[bea]]
+            assert [t.person_id for t in timers.pending(conn, sweep.TIMER_KIND)] == [ada], "the only row left"
+        _late_work(c, ada, waiting[ada])  # committed by a transaction that was in flight (PostgreSQL)
         sms = SandboxProvider()
         send = dispatcher(c, chosen={"sms": sms})
         # 09:00 in Rome on: the first SMS's day, the reply timeout (2 days), the second SMS's day
@@ -101,6 +106,18 @@ def test_erasure_cancels_waiting_steps_and_queued_actions(db_url: str, tmp_path:
         assert {r.person_id for r in sent} == {bea}, "only the person not erased is contacted"
         assert len(sent) >= 2, "Bea's first SMS and the one after her reply timeout"
         assert sorted(sms.delivered) == sorted(r.id for r in sent)
+        with read(c.engine) as conn:
+            assert [e["action"] for e in audit.entries(conn, person_id=ada)] == ["privacy.erase"]
     finally:
         c.dispose()
 
+
+def _late_work(c: Container, person_id: str, instance_id: str) -> None:
+    """What a processor transaction that read the person's events before the erasure commits
+    after it: a queued SMS naming the person and a wake-up of their (erased) instance."""
+    now = c.clock.now()
+    with c.engine.begin() as conn:
+        queue.enqueue(conn, OutboundAction(person_id=person_id, channel="sms", purpose="service",
+                                           action="answer_request", due_at=now, text="Ciao Ada"), now=now)
+        timers.schedule(conn, "journey.wake", now + timedelta(hours=1), {"instance": instance_id, "step": "x"},
+                        now=now, person_id=person_id)

@@ -16,7 +16,7 @@ from bestnext.clock import Clock
 from bestnext.db import metadata
 from bestnext.eventlog import admission
 from bestnext.eventlog.tables import events
-from bestnext.privacy import contributions, registry, scrub, subjects, tombstones
+from bestnext.privacy import contributions, registry, scrub, subjects, sweep, tombstones
 
 log = structlog.get_logger(__name__)
 
@@ -101,6 +101,7 @@ def erase(conn: Connection, person_id: str, at: datetime) -> dict[str, Any]:
         contributor.erase(conn, person_id)
         names.append(contributor.name)
     scrub.scrub(conn, raw | {i.split(":", 1)[1] for i in ids})
+    sweep.schedule(conn, person_id, at)  # again in a few minutes: work in flight right now
     log.info("person_erased", person_id=person_id, tombstones=buried, contributors=len(names))
     return {"person_id": person_id, "erased_at": at.isoformat(), "tombstones": buried,
             "contributors": names}

@@ -34,3 +34,4 @@ class Timer:
     payload: dict[str, Any] = field(default_factory=dict)
     key: str | None = None
     attempts: int = 0
+    person_id: str | None = None  # whose work it is (None: the bank's own)

@@ -111,4 +111,4 @@ def counts(conn: Connection) -> dict[str, int]:
 
 def _timer(row: Any) -> Timer:
     return Timer(id=row["id"], kind=row["kind"], due_at=row["due_at"], payload=dict(row["payload"]),
-                 key=row["key"], attempts=int(row["attempts"]))
+                 key=row["key"], attempts=int(row["attempts"]), person_id=row["person_id"])
