@@ -133,11 +133,19 @@ def ada(acts: Acts) -> None:
     assert not find(acts, "2025-03-22T09:20+01:00", "2025-04-30T00:00+02:00", channel="sms"), "SMS after her reply"
 
 
+def bianca(acts: Acts) -> None:
+    ack = find(acts, "2025-10-18T15:02+02:00", "2025-10-18T15:30+02:00", channel="email", purpose="service",
+               based_on="bianca-03")
+    assert ack and "20/10" in ack[0]["text"], "the complaint is not acknowledged with the moment of the call"
+    assert find(acts, "2025-10-20T09:00+02:00", "2025-10-20T09:30+02:00", channel="call_center", purpose="service")
+    assert not [a for a in acts if a["purpose"] == "marketing"], "marketing during the complaint's cool-off"
+
+
 STORY: dict[str, Callable[[Acts], None]] = {
     "lucia_mortgage_callback": lucia, "paolo_transfer_failed_holiday": paolo, "sara_consent_withdrawn": sara,
     "marco_token_night": marco, "neri_savings_junior_branch": neri, "elena_decline_then_convert": elena,
     "james_english_lead": james, "giulia_no_consent": giulia, "roberto_unknown_and_malformed": roberto,
-    "ada_sms_reply_yes": ada,
+    "ada_sms_reply_yes": ada, "bianca_complaint_saturday": bianca,
 }
 FILES = sorted(STORIES.glob("*.jsonl")) + sorted(SEED.glob("*.jsonl"))
 

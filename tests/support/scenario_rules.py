@@ -24,7 +24,7 @@ PRODUCTS = {"prepaid_card", "pension_fund", "family_mortgage", "savings_junior",
 FIELDS = ("at", "person", "channel", "purpose", "action", "product", "offer", "journey", "based_on", "assignee", "text")
 # a person's own requests and the business hours within which the bank answers them
 REQUESTS = {"Form Submitted": 24, "Lead Received": 24, "Social Message Posted": 2, "SMS Replied": 24,
-            "Call Back Requested": 4}
+            "Call Back Requested": 4, "Complaint Filed": 24}
 BEHAVIOURAL = {"Competitor Site Visited", "E-banking Login"}
 PROMISE = re.compile(r"ti chiam|ti richiam|ti contattiamo|ti chiamerà|will call you|will contact you", re.I)
 ITALIAN = re.compile(r"\b(ciao|buongiorno|grazie|la chiamo|ti chiamo|filiale|richiesta|tuo|tua|sua|per te)\b", re.I)

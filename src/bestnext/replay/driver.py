@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from bestnext.bootstrap import Container
-from bestnext.clock import VirtualClock, as_utc, to_rome
+from bestnext.clock import ROME, VirtualClock, as_utc, to_rome
 from bestnext.db import read
 from bestnext.eventlog import store as events
 from bestnext.journeys import store as journey_store
@@ -35,15 +35,17 @@ class Parsed:
 
 
 def parse_lines(text: str) -> Parsed:
-    """Parse a JSON-lines history; malformed lines are reported by number, the rest kept.
+    """Parse a JSON-lines history; malformed lines are reported by number, the rest kept. A
+    byte-order mark is ignored; a timestamp without an offset is the bank's time (Europe/Rome).
 
-    >>> p = parse_lines('{"type": "track", "timestamp": "2025-01-01T10:00:00+01:00"}\\nnope\\n')
-    >>> [l.number for l in p.lines], p.errors[0][0]
-    ([1], 2)
+    >>> p = parse_lines('\\ufeff{"type": "track", "timestamp": "2025-01-01T10:00:00+01:00"}\\nnope\\n'
+    ...                 '{"type": "track", "timestamp": "2025-07-01T10:00:00"}\\n')
+    >>> [l.number for l in p.lines], p.errors[0][0], p.lines[1].message["timestamp"]
+    ([1, 3], 2, '2025-07-01T10:00:00+02:00')
     """
     parsed = Parsed()
     previous: datetime | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         if not raw.strip():
             continue
         try:
@@ -54,7 +56,7 @@ def parse_lines(text: str) -> Parsed:
             if stamp is None and previous is None:
                 raise ValueError("the first line needs a timestamp")
             # a line without a time happened when the line before it did
-            at = as_utc(datetime.fromisoformat(str(stamp))) if stamp is not None else previous
+            at = as_utc(_local(message, stamp)) if stamp is not None else previous
         except (ValueError, KeyError, TypeError) as exc:
             parsed.errors.append((number, f"{type(exc).__name__}: {exc}"))
             continue
@@ -63,6 +65,17 @@ def parse_lines(text: str) -> Parsed:
         parsed.lines.append(Line(number, message, at))
     parsed.lines.sort(key=lambda line: (line.at, line.number))
     return parsed
+
+
+def _local(message: dict[str, Any], stamp: object) -> datetime:
+    """The line's moment; without an offset it is the bank's local time, written back with it."""
+    at = datetime.fromisoformat(str(stamp))
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ROME)
+        for key in ("timestamp", "sentAt", "receivedAt"):
+            if message.get(key) == stamp:
+                message[key] = at.isoformat()
+    return at
 
 
 def default_until(lines: Sequence[Line]) -> datetime:
