@@ -16,6 +16,7 @@ from bestnext.eventlog import BackgroundRunner, LoggedEvent, NewEvent, Notifier,
 
 T0 = datetime(2025, 2, 21, 10, 35, tzinfo=UTC)
 NEVER = 3600.0  # a poll interval no test waits for
+WAIT = 30.0  # how long a test waits for a wake-up before it fails (they take milliseconds)
 
 
 def _event(i: int) -> NewEvent:
@@ -52,7 +53,7 @@ def test_a_commit_of_another_engine_wakes_the_waiting_notifier(
     with engine.begin() as conn:
         store.append(conn, [_event(1)])
         store.append(conn, [_event(2)])  # one notification for the transaction
-    assert notifier.wait(NEVER) == _reason(engine)
+    assert notifier.wait(WAIT) == _reason(engine)
     assert watcher.wakes >= 1
 
 
@@ -66,7 +67,7 @@ def test_a_rolled_back_append_wakes_nobody(engine: Engine, watched: tuple[Notifi
     assert watcher.wakes == 0
     with engine.begin() as conn:  # and the watcher still works after that
         store.append(conn, [_event(2)])
-    assert notifier.wait(NEVER) == _reason(engine)
+    assert notifier.wait(WAIT) == _reason(engine)
 
 
 class Recorder:
@@ -131,11 +132,22 @@ def test_a_queued_action_wakes_the_dispatchers_listener_and_not_the_processors(
         with engine.begin() as conn:
             outbox.enqueue(conn, OutboundAction(person_id="p-1", channel="email", purpose="service",
                                                 action="statement_ready", due_at=T0))
-        assert flag.wait(NEVER) and dispatch.wakes == 1
+        assert flag.wait(WAIT) and dispatch.wakes == 1
         with engine.begin() as conn:  # an event after it: only the processors' watcher wakes
             store.append(conn, [_event(1)])
-        assert events.wait(NEVER) == wake.NOTIFICATION
+        assert events.wait(WAIT) == wake.NOTIFICATION
         assert processors.wakes == 1 and dispatch.wakes == 1
     finally:
         for part in (dispatch, processors):
             part.stop()
+
+
+def test_an_append_after_a_rolled_back_savepoint_still_wakes(
+        engine: Engine, watched: tuple[Notifier, wake._Watcher]) -> None:
+    notifier, _ = watched
+    with engine.begin() as conn:
+        savepoint = conn.begin_nested()
+        store.append(conn, [_event(1)])
+        savepoint.rollback()  # its notification goes with it
+        store.append(conn, [_event(2)])
+    assert notifier.wait(WAIT) == _reason(engine)

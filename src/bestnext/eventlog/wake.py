@@ -49,14 +49,14 @@ class Flag:
 def announce(conn: Connection, topic: str = EVENTS) -> None:
     """Tell the other processes, on commit, that ``topic`` changed (PostgreSQL; no-op on SQLite).
 
-    Sent once per transaction: PostgreSQL folds identical notifications of one transaction
-    anyway, this saves the round trip.
+    Sent once per transaction (PostgreSQL folds identical notifications of one transaction
+    anyway, this saves the round trip) — or per savepoint: a rolled-back savepoint drops it.
     """
     if conn.dialect.name != "postgresql":
         return
     if topic not in TOPICS:
         raise ValueError(f"unknown wake topic {topic!r}")
-    transaction = conn.get_transaction()
+    transaction = conn.get_nested_transaction() or conn.get_transaction()
     sent: dict[str, object] = conn.info.setdefault(_SENT, {})
     if transaction is not None and sent.get(topic) is transaction:
         return
