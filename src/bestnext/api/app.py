@@ -16,6 +16,7 @@ from bestnext.api import problems
 from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
 from bestnext.channels import metrics as outbox_metrics
+from bestnext.decisions.lane import DecisionLane
 from bestnext.ingest.lane import IngestLane
 from bestnext.workers import ROLES, Background
 
@@ -39,6 +40,7 @@ def create_app(container: Container) -> FastAPI:
     _system_routes(app)
     for router in _routers():
         app.include_router(router)
+    app.add_middleware(DecisionLane, container=container)  # POST /v1/decisions with an API key
     app.add_middleware(IngestLane, container=container)  # outermost of ours: the hot path
     return app
 

@@ -5,13 +5,15 @@ HTTP client library would spend more CPU per request than the server does. Each 
 opens ``connections`` keep-alive sockets and sends the same ``POST`` on each, one request at a
 time per socket, for ``seconds``; it prints its latencies (seconds) and error count as JSON.
 
-Run one worker: ``python -m bestnext.bench.httpload URL PATH BODY_FILE SECONDS CONNECTIONS``
-with the request headers, one ``name: value`` per line, on stdin.
+Run one worker: ``python -m bestnext.bench.httpload URL PATH BODY_FILE SECONDS CONNECTIONS [SEED]``
+(``BODY_FILE``: one body a line, cycled through) with the request headers, one ``name: value``
+per line, on stdin.
 """
 
 from __future__ import annotations
 
 import asyncio
+import resource
 import subprocess
 import sys
 import time
@@ -49,11 +51,14 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _connection(host: str, port: int, raw: bytes, stop: float, want: int,
-                      samples: list[float], errors: list[int]) -> None:
+async def _connection(host: str, port: int, raws: list[bytes], stop: float, want: int,
+                      samples: list[float], errors: list[int], first: int) -> None:
     reader, writer = await asyncio.open_connection(host, port)
+    n = first
     try:
         while time.monotonic() < stop:
+            raw = raws[n % len(raws)]
+            n += 1
             started = time.perf_counter()
             writer.write(raw)
             status = await _read_response(reader)
@@ -65,29 +70,35 @@ async def _connection(host: str, port: int, raw: bytes, stop: float, want: int,
         writer.close()
 
 
-async def load(url: str, path: str, body: bytes, headers: dict[str, str], seconds: float,
-               connections: int, want: int = 201) -> dict[str, Any]:
-    """Send ``POST path`` on ``connections`` keep-alive sockets for ``seconds``."""
+async def load(url: str, path: str, body: bytes | list[bytes], headers: dict[str, str], seconds: float,
+               connections: int, want: int = 201, seed: int = 0) -> dict[str, Any]:
+    """Send ``POST path`` on ``connections`` keep-alive sockets for ``seconds``; with several
+    bodies, each socket cycles through them from its own starting point."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    raw = request_bytes(host, port, path, body, headers)
+    bodies = body if isinstance(body, list) else [body]
+    raws = [request_bytes(host, port, path, b, headers) for b in bodies]
     samples: list[float] = []
     errors = [0]
     stop = time.monotonic() + seconds
     began = time.monotonic()
-    await asyncio.gather(*(_connection(host, port, raw, stop, want, samples, errors) for _ in range(connections)))
+    await asyncio.gather(*(_connection(host, port, raws, stop, want, samples, errors,
+                                       seed * 7919 + i * len(raws) // max(connections, 1))
+                           for i in range(connections)))
     return {"seconds": time.monotonic() - began, "samples": samples, "errors": errors[0]}
 
 
-def run_workers(url: str, path: str, body: bytes, headers: dict[str, str], seconds: float,
+def run_workers(url: str, path: str, body: bytes | list[bytes], headers: dict[str, str], seconds: float,
                 connections: int, processes: int, workdir: Path) -> dict[str, Any]:
-    """Run ``processes`` worker processes with ``connections`` sockets each; merged results."""
-    body_file = workdir / "load-body.json"
-    body_file.write_bytes(body)
+    """Run ``processes`` worker processes with ``connections`` sockets each; merged results,
+    with the CPU seconds the workers used (``client_cpu_s``)."""
+    body_file = workdir / "load-body.jsonl"
+    body_file.write_bytes(b"\n".join(body if isinstance(body, list) else [body]))
     stdin = "\n".join(f"{k}: {v}" for k, v in headers.items())
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     procs = [subprocess.Popen([sys.executable, "-m", "bestnext.bench.httpload", url, path, str(body_file),
-                               str(seconds), str(connections)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True) for _ in range(processes)]
+                               str(seconds), str(connections), str(n)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for n in range(processes)]
     samples: list[float] = []
     errors, took = 0, 0.0
     for proc in procs:
@@ -96,13 +107,17 @@ def run_workers(url: str, path: str, body: bytes, headers: dict[str, str], secon
         samples.extend(found["samples"])
         errors += int(found["errors"])
         took = max(took, float(found["seconds"]))
-    return {"seconds": took, "samples": samples, "errors": errors}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"seconds": took, "samples": samples, "errors": errors, "client_cpu_s": cpu}
 
 
 def main(argv: list[str]) -> None:
-    url, path, body_file, seconds, connections = argv
+    url, path, body_file, seconds, connections, *seed = argv
     headers = dict(line.split(": ", 1) for line in sys.stdin.read().splitlines() if ": " in line)
-    result = asyncio.run(load(url, path, Path(body_file).read_bytes(), headers, float(seconds), int(connections)))
+    bodies = [line for line in Path(body_file).read_bytes().split(b"\n") if line]
+    result = asyncio.run(load(url, path, bodies, headers, float(seconds), int(connections),
+                              seed=int(seed[0]) if seed else 0))
     sys.stdout.write(orjson.dumps(result).decode())
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from bestnext.calendar import BusinessCalendar
 from bestnext.clock import as_utc
-from bestnext.decisions import catalog_versions, ignored, store
+from bestnext.decisions import catalog_versions, ignored, reads, store
 from bestnext.decisions.arbitration import PolicyInputs
 from bestnext.decisions.arbitration import decide as decide_pure
 from bestnext.decisions.catalog import Catalog
@@ -31,7 +31,6 @@ from bestnext.decisions.consent_use import bind
 from bestnext.decisions.contact_policy import ContactPolicyConfig, load_config
 from bestnext.decisions.contacts import record_contact
 from bestnext.decisions.learning.bank import ModelBank
-from bestnext.decisions.learning.store import models_stamp
 from bestnext.decisions.model import (
     REWARDS,
     ConsentCheck,
@@ -42,7 +41,6 @@ from bestnext.decisions.model import (
     RankedAction,
 )
 from bestnext.decisions.posteriors import PosteriorTable
-from bestnext.decisions.profile_view import view_of_profile
 from bestnext.errors import InvalidInput, NotFound
 
 log = structlog.get_logger(__name__)
@@ -66,7 +64,7 @@ class Runtime:
     def models(self, conn: Connection) -> PosteriorTable:
         """The models as a fast posterior table: loaded from the database on first use and
         again whenever another process (a worker) has saved a model that learnt since."""
-        stamp = models_stamp(conn)
+        stamp = reads.models_stamp(conn)
         if self.table is None or stamp != self.stamp:
             with self.lock:
                 if self.table is None or stamp != self.stamp:
@@ -123,15 +121,12 @@ def runtime(conn: Connection, config_dir: Path | None = None) -> Runtime:
 
 def consent_check(conn: Connection, person_id: str) -> ConsentCheck:
     """The consent policy bound to the person's ledger (read once per decision)."""
-    from bestnext.consent import services as consent
-
-    return bind(consent.state(conn, person_id))
+    return bind(reads.consent_state(conn, person_id))
 
 
 def load_view(conn: Connection, person_id: str, at: datetime) -> ProfileView:
-    from bestnext.profiles import services as profiles  # type: ignore[attr-defined,unused-ignore]
-
-    return view_of_profile(profiles.get_profile(conn, person_id), at)
+    """What arbitration may know about the person (the profile, read by :mod:`.reads`)."""
+    return reads.profile_view(conn, person_id, at)
 
 
 def decide(conn: Connection, person_id: str, context: DecisionContext, channel: str | None = None,
@@ -170,8 +165,8 @@ def prepare(conn: Connection, person_id: str, context: DecisionContext, channel:
     rt = runtime(conn, config_dir)
     at = as_utc(context.at)
     view = view or load_view(conn, person_id, at)
-    policy = PolicyInputs(store.contact_state(conn, person_id, at, rt.policy), rt.policy, rt.calendar,
-                          store.offer_usage(conn))
+    policy = PolicyInputs(reads.contact_state(conn, person_id, at, rt.policy), rt.policy, rt.calendar,
+                          reads.offer_usage(conn))
     consent = consent_check(conn, person_id)
     decision = decide_pure(view, context, rt.catalog, policy, rt.models(conn), consent=consent,
                            channel=channel, n=n, rng=rng if rng is not None else _seeded(person_id, at, context, channel))
@@ -184,6 +179,11 @@ def prepare(conn: Connection, person_id: str, context: DecisionContext, channel:
 def log_decision(conn: Connection, decided: Decided) -> None:
     """Log a prepared decision (its outcomes can be recorded from then on)."""
     store.insert_decision(conn, decided.row)
+    logged(decided)
+
+
+def logged(decided: Decided) -> None:
+    """Say that a decision was logged (ids only: no personal data)."""
     log.info("decided", decision_id=decided.id, person_id=decided.row["person_id"],
              control=decided.decision.control, actions=[a.action_id for a in decided.decision.ranked])
 
@@ -321,5 +321,5 @@ def at_risk_of_abandonment(conn: Connection, at: datetime, within: timedelta = t
 
 
 __all__ = ["Decided", "OutcomeRecorded", "Runtime", "at_risk_of_abandonment", "decide", "decide_logged",
-           "decision_public", "log_decision", "may_learn_from", "models_report", "prepare", "record_outcome",
+           "decision_public", "log_decision", "logged", "may_learn_from", "models_report", "prepare", "record_outcome",
            "runtime"]

@@ -27,6 +27,11 @@ def insert_decision(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(_INSERT_DECISION, row)
 
 
+def insert_decisions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Log several decisions in one statement (the decision log's group commit)."""
+    conn.execute(_INSERT_DECISION, rows)
+
+
 def get_decision(conn: Connection, decision_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
     return dict(row._mapping) if row else None
