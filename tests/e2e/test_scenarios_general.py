@@ -141,11 +141,20 @@ def bianca(acts: Acts) -> None:
     assert not [a for a in acts if a["purpose"] == "marketing"], "marketing during the complaint's cool-off"
 
 
+def strangers(acts: Acts) -> None:
+    assert not [a for a in acts if a["person"] == "+393330000001"], "Aldo asked not to be contacted"
+    bea = [a for a in acts if a["person"] == "bea@example.org"]
+    assert [(a["channel"], a["purpose"]) for a in bea] == [("email", "service")], "Bea has no phone; no follow-ups"
+    anonymous = find(acts, "2025-10-15T12:00+02:00", "2025-10-15T12:30+02:00", person="fb-777", channel="social")
+    assert anonymous and anonymous[0]["text"].startswith("Ciao,"), anonymous
+    assert not find(acts, "2025-10-15T13:30+02:00", "2025-12-31T00:00+01:00", person="+393330000004"), "after STOP"
+
+
 STORY: dict[str, Callable[[Acts], None]] = {
     "lucia_mortgage_callback": lucia, "paolo_transfer_failed_holiday": paolo, "sara_consent_withdrawn": sara,
     "marco_token_night": marco, "neri_savings_junior_branch": neri, "elena_decline_then_convert": elena,
     "james_english_lead": james, "giulia_no_consent": giulia, "roberto_unknown_and_malformed": roberto,
-    "ada_sms_reply_yes": ada, "bianca_complaint_saturday": bianca,
+    "ada_sms_reply_yes": ada, "bianca_complaint_saturday": bianca, "strangers_edge_cases": strangers,
 }
 FILES = sorted(STORIES.glob("*.jsonl")) + sorted(SEED.glob("*.jsonl"))
 

@@ -133,7 +133,7 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 def person_of(action: dict[str, Any], groups: list[Person]) -> Person | None:
     who = str(action.get("person"))
-    return next((g for g in groups if {f"user:{who}", f"email:{who}", f"phone:{who}"} & g.keys), None)
+    return next((g for g in groups if {f"user:{who}", f"email:{who}", f"phone:{who}", f"anon:{who}"} & g.keys), None)
 
 
 def offer_texts() -> list[str]:

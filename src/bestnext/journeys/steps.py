@@ -34,7 +34,7 @@ from bestnext.journeys.model import (
 )
 from bestnext.journeys.pressure import fits
 from bestnext.journeys.store import Instance
-from bestnext.journeys.texts import amount, fill, spoken
+from bestnext.journeys.texts import amount, fill, spoken, tidy
 
 if TYPE_CHECKING:
     from bestnext.journeys.engine import JourneyEngine
@@ -243,12 +243,12 @@ class StepRunner:
         lang = self.person(conn, inst.person_id)["language"]
         if step.text:
             variables = self._template_vars(conn, inst) | {"when": spoken(due, self.now, lang)}
-            return fill(step.text.get(lang) or step.text.get("it") or "", variables)
+            return tidy(fill(step.text.get(lang) or step.text.get("it") or "", variables))
         if decided.get("channel") not in (None, channel) or decided.get("render"):
             again = ports.render_for(conn, self.config_dir, decided, channel, self._template_vars(conn, inst), lang)
             if again:
-                return again
-        return str(decided.get("text") or "")
+                return tidy(again)
+        return tidy(str(decided.get("text") or ""))
 
     def _fits_budget(self, conn: Connection, person_id: str, due: datetime) -> bool:
         limit, window = ports.marketing_budget(self.config_dir)
@@ -279,7 +279,8 @@ class StepRunner:
 
     def _resolve(self, value: str, inst: Instance, conn: Connection | None = None) -> str:
         """A channel: literal, ``{vars.x}`` / ``{decision.channel}``, with ``|default``; the default
-        ``reachable`` is email, else SMS, by the identifiers the person has."""
+        ``reachable`` is email, else SMS, by the identifiers the person has (also instead of a
+        preferred channel the person has no address for)."""
         fallback = ""
         if value.startswith("{") and value.endswith("}"):
             expr, _, fallback = value[1:-1].partition("|")
@@ -289,9 +290,12 @@ class StepRunner:
                 found = found.get(part) if isinstance(found, dict) else None
             value = str(found or "")
         value = ports.CHANNEL_ALIASES.get(value, value)
-        if value not in ports.CHANNELS and fallback == "reachable" and conn is not None:
+        if fallback == "reachable" and conn is not None:
+            # the preferred channel if the person can be reached there, else email, else SMS
             types = self.profile(conn, inst.person_id).get("profile.id_types") or []
-            value = "email" if "email" in types else "sms" if "phone" in types else ""
+            needs = {"email": "email", "sms": "phone", "call_center": "phone"}.get(value)
+            if value not in ports.CHANNELS or (needs is not None and needs not in types):
+                value = "email" if "email" in types else "sms" if "phone" in types else ""
         elif value not in ports.CHANNELS:
             value = fallback
         return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -39,4 +40,15 @@ def spoken(at: datetime, now: datetime, lang: str = "it") -> str:
 
 def fill(template: str, variables: dict[str, Any]) -> str:
     return template.format_map(defaultdict(str, variables))
-__all__ = ["amount", "fill", "spoken"]
+
+
+def tidy(text: str) -> str:
+    """A filled text without the gaps an unknown value leaves (a person whose name we lack).
+
+    >>> tidy("Ciao , grazie  per la domanda ."), tidy("Hi James, thanks.")
+    ('Ciao, grazie per la domanda.', 'Hi James, thanks.')
+    """
+    return re.sub(r"\s+([,.!?:;])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+
+
+__all__ = ["amount", "fill", "spoken", "tidy"]

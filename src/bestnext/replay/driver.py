@@ -164,14 +164,16 @@ def actions(container: Container) -> list[dict[str, Any]]:
 
 
 def best_identifier(conn: Any, person_id: str) -> str | None:
-    """``userId``, else email, else phone, from the person's events."""
+    """``userId``, else email, else phone, from the person's events; for a person known by no
+    one of them (an anonymous social profile), their first ``anonymousId``."""
     found: dict[str, str] = {}
     for event in events.events_of(conn, person_id):
         traits = event.traits
-        for key, value in (("user", event.user_id), ("email", traits.get("email")), ("phone", traits.get("phone"))):
+        for key, value in (("user", event.user_id), ("email", traits.get("email")), ("phone", traits.get("phone")),
+                           ("anonymous", event.anonymous_id)):
             if value and key not in found:
                 found[key] = str(value)
-    return found.get("user") or found.get("email") or found.get("phone")
+    return found.get("user") or found.get("email") or found.get("phone") or found.get("anonymous")
 
 
 def iter_json(items: Sequence[dict[str, Any]]) -> Iterator[str]:
