@@ -150,11 +150,21 @@ def strangers(acts: Acts) -> None:
     assert not find(acts, "2025-10-15T13:30+02:00", "2025-12-31T00:00+01:00", person="+393330000004"), "after STOP"
 
 
+def nora(acts: Acts) -> None:
+    ack = find(acts, "2025-10-15T22:10+02:00", "2025-10-15T22:40+02:00", channel="social", purpose="service")
+    assert ack and ack[0]["text"].startswith("Hi Nora") and "tomorrow at 09:00" in ack[0]["text"], ack
+    call = find(acts, "2025-10-16T09:00+02:00", "2025-10-16T09:30+02:00", channel="call_center", purpose="service",
+                based_on="nora-05")
+    assert call and call[0]["text"].startswith("Hi Nora"), call
+    assert not [a for a in acts if a["purpose"] == "marketing"], "an offer from behaviour she did not let us profile"
+
+
 STORY: dict[str, Callable[[Acts], None]] = {
     "lucia_mortgage_callback": lucia, "paolo_transfer_failed_holiday": paolo, "sara_consent_withdrawn": sara,
     "marco_token_night": marco, "neri_savings_junior_branch": neri, "elena_decline_then_convert": elena,
     "james_english_lead": james, "giulia_no_consent": giulia, "roberto_unknown_and_malformed": roberto,
     "ada_sms_reply_yes": ada, "bianca_complaint_saturday": bianca, "strangers_edge_cases": strangers,
+    "nora_no_profiling_token": nora,
 }
 FILES = sorted(STORIES.glob("*.jsonl")) + sorted(SEED.glob("*.jsonl"))
 

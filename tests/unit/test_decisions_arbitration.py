@@ -44,7 +44,7 @@ def martina(**overrides: Any) -> Any:
 def run(view: Any = None, *, granted: tuple[str, ...] = LEVEL_2_5, at: datetime = MORNING,
         state: ContactState | None = None, channel: str | None = None, reason: str = "browse",
         control_rate: float = 0.0, usage: dict[str, int] | None = None, n: int = 10, lang: str = "en",
-        variables: dict[str, str] | None = None, inbound: str | None = None) -> Decision:
+        variables: dict[str, object] | None = None, inbound: str | None = None) -> Decision:
     policy = PolicyInputs(state or ContactState("martina"), POLICY, offer_usage=usage or {})
     ctx = DecisionContext(at=at, reason=reason, language=lang, variables=variables or {}, inbound_channel=inbound)
     return decide(view or martina(), ctx, CATALOG, policy, ModelBank(), consent=consents(*granted),
@@ -56,11 +56,13 @@ def ids(decision: Decision) -> list[str]:
 
 
 def test_prepaid_card_call_with_first_year_free_and_explanation() -> None:
-    d = run(channel="call_center", variables={"operator": "Luigi"})
+    d = run(channel="call_center", variables={"operator": "Luigi", "requested": ["prepaid_card"]})
     card = next(a for a in d.ranked if a.action_id == "offer_prepaid_card")
     assert card.channel == "call_center" and card.offer == "first_year_free" and card.treatment_kind == "script"
     assert card.text == ("Hi Martina, I'm calling about your request. We are giving you the first year free. "
                          "If you like, we can activate your card now, by phone.")
+    unasked = next(a for a in run(channel="call_center").ranked if a.action_id == "offer_prepaid_card")
+    assert unasked.text.startswith("Hi Martina, I'm calling about our prepaid card.")  # no request to speak of
     ex = card.explanation
     assert "age >= 18" in ex.rules_passed and "holdings not_contains prepaid_card" in ex.rules_passed
     assert [c.purpose_of_use for c in ex.consents] == ["profiling", "marketing"] and all(c.allowed for c in ex.consents)

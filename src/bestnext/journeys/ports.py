@@ -210,8 +210,9 @@ def reply_intent(text: str) -> str:
 
 def person_context(conn: Connection, person_id: str) -> dict[str, Any]:
     """What the person's own events say that texts may use: their language (``context.locale``
-    or a ``locale``/``language`` trait: ``en`` or ``it``), their last branch, and the yearly
-    amount of their own pension simulation (``properties.simulation.yearly_contribution_eur``)."""
+    or a ``locale``/``language`` trait: ``en`` or ``it``), their last branch, the products they
+    asked about (forms, leads) and the yearly amount of their own pension simulation
+    (``properties.simulation.yearly_contribution_eur``)."""
     from bestnext.eventlog import store as events
 
     found: dict[str, Any] = {}
@@ -222,6 +223,9 @@ def person_context(conn: Connection, person_id: str) -> dict[str, Any]:
         branch = event.properties.get("branch")
         if isinstance(branch, str) and "branch" not in found:
             found["branch"] = branch
+        asked = event.properties.get("product") if event.event in ("Form Submitted", "Lead Received") else None
+        if isinstance(asked, str):
+            found.setdefault("requested", []).append(asked)
         simulation = event.properties.get("simulation")
         amount = simulation.get("yearly_contribution_eur") if isinstance(simulation, dict) else None
         if isinstance(amount, int | float) and "simulation_yearly_eur" not in found:

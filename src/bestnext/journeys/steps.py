@@ -170,7 +170,9 @@ class StepRunner:
         if step.purpose == "marketing" and not ports.may_contact(
                 conn, inst.person_id, "marketing", channel or "email", at, behavioural):
             return step.on_none
-        interests = self.profile(conn, inst.person_id).get("profile.interests") or []
+        # interests are behavioural: they count only with the person's profiling consent
+        interests = (self.profile(conn, inst.person_id).get("profile.interests") or []) if ports.may_contact(
+            conn, inst.person_id, "marketing", channel or "email", at, True) else []
         products = list(dict.fromkeys([p for p in [inst.vars.get("product"), *interests] if p]))
         offer = ports.decide(conn, inst.person_id, at, channel=channel, purpose=step.purpose,
                              reason=step.reason or str(inst.vars.get("trigger") or "journey"),
@@ -332,7 +334,7 @@ class StepRunner:
                 "advisor": advisors[0] if advisors else "",
                 "simulation_yearly_eur": amount(money, lang) if money else "",
                 "product_name": name, "about_product": f" ({name})" if name else "",
-                "attempt": int(inst.vars.get("attempts", 0))}
+                "attempt": int(inst.vars.get("attempts", 0)), "requested": list(person.get("requested", []))}
 
     def _product_name(self, product: Any, lang: str) -> str:
         names = ports.product_names(self.config_dir).get(str(product or ""), {})
