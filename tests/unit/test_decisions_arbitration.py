@@ -199,7 +199,8 @@ def test_family_mortgage_for_the_rossi_family_after_service() -> None:
     firsts = set()
     for seed in range(30):
         policy = PolicyInputs(ContactState("giorgio"), POLICY)
-        d = decide(giorgio, DecisionContext(at=at, language="en", variables={"advisor": "Mr Verdi"}), CATALOG,
+        ctx = DecisionContext(at=at, language="en", variables={"advisor": "Mr Verdi", "continuing_call": True})
+        d = decide(giorgio, ctx, CATALOG,
                    policy, ModelBank(), consent=consents(*LEVEL_2_5, "satisfaction_survey"),
                    channel="call_center", rng=np.random.default_rng(seed))
         firsts.add(d.ranked[0].action_id)

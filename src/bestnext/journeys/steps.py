@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,8 @@ from bestnext.journeys.model import (
 )
 from bestnext.journeys.pressure import fits
 from bestnext.journeys.store import Instance
-from bestnext.journeys.texts import amount, fill, spoken, tidy
+from bestnext.journeys.texts import fill, spoken, tidy
+from bestnext.journeys.variables import template_vars
 
 if TYPE_CHECKING:
     from bestnext.journeys.engine import JourneyEngine
@@ -70,19 +71,23 @@ class StepRunner:
             self._people[person_id] = ports.person_context(conn, person_id)
         return self._people[person_id]
 
-    def facts_for(self, conn: Connection, person_id: str, conditions: list[Condition]) -> dict[str, Any]:
-        """Profile and state facts, read only when ``conditions`` look at them."""
+    def facts_for(self, conn: Connection, person_id: str, conditions: list[Condition],
+                  product: Any = None) -> dict[str, Any]:
+        """Profile and state facts, read only when ``conditions`` look at them (``product``: the
+        instance's, for ``state.offered_this_week``)."""
         fields = [c.field for c in conditions]
         facts: dict[str, Any] = {}
         if any(f.startswith("profile.") for f in fields):
             facts |= self.profile(conn, person_id)
         if any(f.startswith("state.") for f in fields):
-            facts |= self.state(conn, person_id, self.now)
+            facts |= self.state(conn, person_id, self.now, product)
         return facts
 
-    def state(self, conn: Connection, person_id: str, now: datetime) -> dict[str, Any]:
+    def state(self, conn: Connection, person_id: str, now: datetime, product: Any = None) -> dict[str, Any]:
         deadline = self.calendar.deadline(now)
-        return {"state.open_case": ports.has_open_case(conn, person_id),
+        return {"state.offered_this_week": bool(product) and store.offered_since(
+                    conn, person_id, str(product), now - timedelta(days=7)),
+                "state.open_case": ports.has_open_case(conn, person_id),
                 "state.assisted_scheduled": store.assisted_between(conn, person_id, now, deadline) is not None,
                 "state.call_center_open": self.calendar.is_open("call_center", now),
                 "state.may_market": ports.may_contact(conn, person_id, "marketing", "email", now, False)}
@@ -117,7 +122,8 @@ class StepRunner:
         return "park"
 
     def _branch(self, conn: Connection, _j: Journey, inst: Instance, step: Branch, facts: dict[str, Any]) -> Outcome:
-        full = {**facts, **self.facts_for(conn, inst.person_id, [c for case in step.cases for c in case.when])}
+        full = {**facts, **self.facts_for(conn, inst.person_id, [c for case in step.cases for c in case.when],
+                                          inst.vars.get("product"))}
         for case in step.cases:
             if holds(case.when, full):
                 return case.next
@@ -226,17 +232,18 @@ class StepRunner:
         store.add_contact(conn, {"id": action_id, "instance_id": inst.id, "journey_id": journey.id,
                                  "person_id": inst.person_id, "channel": channel, "purpose": purpose,
                                  "action": action, "product": product, "due_at": due, "based_on": list(based_on)})
-        self._remember(inst, step, due)
+        self._remember(inst, step, due, channel)
         return step.next
 
     @staticmethod
-    def _remember(inst: Instance, step: Send, due: datetime) -> None:
+    def _remember(inst: Instance, step: Send, due: datetime, channel: str) -> None:
         """What later steps read about this contact: its time, a flag, the last contact's time."""
         if step.remember_as:
             inst.vars[step.remember_as] = due.isoformat()
         if step.mark:
             inst.vars[step.mark] = True
         inst.vars["last_due"] = due.isoformat()
+        inst.vars["last_channel"] = channel
 
     def _text(self, conn: Connection, inst: Instance, step: Send, decided: dict[str, Any], due: datetime,
               channel: str) -> str:
@@ -244,7 +251,9 @@ class StepRunner:
         treatment's, rendered again for this channel when it was decided for another one."""
         lang = self.person(conn, inst.person_id)["language"]
         if step.text:
-            variables = self._template_vars(conn, inst) | {"when": spoken(due, self.now, lang)}
+            teaser = {"it": " con una bella sorpresa", "en": " with a nice surprise"} if decided.get("offer") else {}
+            variables = self._template_vars(conn, inst) | {"when": spoken(due, self.now, lang),
+                                                           "offer_teaser": teaser.get(lang, "")}
             return tidy(fill(step.text.get(lang) or step.text.get("it") or "", variables))
         if decided.get("channel") not in (None, channel) or decided.get("render"):
             again = ports.render_for(conn, self.config_dir, decided, channel, self._template_vars(conn, inst), lang)
@@ -317,25 +326,8 @@ class StepRunner:
         return None
 
     def _template_vars(self, conn: Connection, inst: Instance) -> dict[str, Any]:
-        """Variables of journey texts and treatments: the person's name, language and own data, the
-        moments promised, their branch and its advisor."""
-        profile, person = self.profile(conn, inst.person_id), self.person(conn, inst.person_id)
-        lang, call_at = person["language"], inst.vars.get("call_at")
+        """Variables of journey texts and treatments (``journeys.variables``)."""
         if self._assignees is None:
             self._assignees = ports.assignees(self.config_dir)
-        branch = inst.vars.get("branch") or person.get("branch") or next(iter(self._assignees["branches"]), None)
-        advisors = self._assignees["branches"].get(branch) or []
-        money = person.get("simulation_yearly_eur")
-        name = self._product_name(inst.vars.get("product"), lang)
-        return {"first_name": profile.get("profile.first_name") or "", "product": inst.vars.get("product") or "",
-                "call_at": spoken(as_utc(datetime.fromisoformat(str(call_at))), self.now, lang) if call_at else "",
-                "next_call": spoken(self.calendar.next_open("call_center", self.now), self.now, lang),
-                "branch": self._assignees.get("branch_names", {}).get(branch, ""),
-                "advisor": advisors[0] if advisors else "",
-                "simulation_yearly_eur": amount(money, lang) if money else "",
-                "product_name": name, "about_product": f" ({name})" if name else "",
-                "attempt": int(inst.vars.get("attempts", 0)), "requested": list(person.get("requested", []))}
-
-    def _product_name(self, product: Any, lang: str) -> str:
-        names = ports.product_names(self.config_dir).get(str(product or ""), {})
-        return str(names.get(lang) or names.get("it") or "")
+        return template_vars(inst, self.profile(conn, inst.person_id), self.person(conn, inst.person_id),
+                             self._assignees, self.config_dir, self.now, self.calendar)

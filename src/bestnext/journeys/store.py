@@ -152,6 +152,14 @@ def marketing_times(conn: Connection, person_id: str, start: datetime, end: date
     return [row[0] for row in conn.execute(query)]
 
 
+def offered_since(conn: Connection, person_id: str, product: str, since: datetime) -> bool:
+    """Whether a marketing contact about ``product`` was scheduled for the person after ``since``."""
+    query = select(journey_contacts.c.id).where(
+        journey_contacts.c.person_id == person_id, journey_contacts.c.purpose == "marketing",
+        journey_contacts.c.product == product, journey_contacts.c.due_at > since).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def attach_basis(conn: Connection, contact_id: str, message_ids: list[str]) -> None:
     """Record that a scheduled contact also answers ``message_ids``."""
     row = conn.execute(select(journey_contacts.c.based_on).where(journey_contacts.c.id == contact_id)).first()
