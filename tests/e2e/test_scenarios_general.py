@@ -159,12 +159,22 @@ def nora(acts: Acts) -> None:
     assert not [a for a in acts if a["purpose"] == "marketing"], "an offer from behaviour she did not let us profile"
 
 
+def ivo(acts: Acts) -> None:
+    assert find(acts, "2025-04-17T10:05+02:00", "2025-04-17T11:05+02:00", channel="email", purpose="service")
+    assert find(acts, "2025-04-19T09:00+02:00", "2025-04-19T13:00+02:00", channel="call_center", purpose="marketing")
+    calls = [a for a in acts if a["purpose"] == "marketing" and a["channel"] == "call_center"]
+    for a in calls:
+        again = [b for b in calls if b is not a and b["product"] == a["product"]
+                 and dt.timedelta(0) < t(b["at"]) - t(a["at"]) < dt.timedelta(days=7)]
+        assert not again, f"{a['product']} pushed twice within a week"
+
+
 STORY: dict[str, Callable[[Acts], None]] = {
     "lucia_mortgage_callback": lucia, "paolo_transfer_failed_holiday": paolo, "sara_consent_withdrawn": sara,
     "marco_token_night": marco, "neri_savings_junior_branch": neri, "elena_decline_then_convert": elena,
     "james_english_lead": james, "giulia_no_consent": giulia, "roberto_unknown_and_malformed": roberto,
     "ada_sms_reply_yes": ada, "bianca_complaint_saturday": bianca, "strangers_edge_cases": strangers,
-    "nora_no_profiling_token": nora,
+    "nora_no_profiling_token": nora, "ivo_browses_every_evening": ivo,
 }
 FILES = sorted(STORIES.glob("*.jsonl")) + sorted(SEED.glob("*.jsonl"))
 
