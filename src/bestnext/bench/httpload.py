@@ -5,9 +5,9 @@ HTTP client library would spend more CPU per request than the server does. Each 
 opens ``connections`` keep-alive sockets and sends the same ``POST`` on each, one request at a
 time per socket, for ``seconds``; it prints its latencies (seconds) and error count as JSON.
 
-Run one worker: ``python -m bestnext.bench.httpload URL PATH BODY_FILE SECONDS CONNECTIONS [SEED]``
-(``BODY_FILE``: one body a line, cycled through) with the request headers, one ``name: value``
-per line, on stdin.
+Run one worker: ``python -m bestnext.bench.httpload URL PATH BODY_FILE SECONDS CONNECTIONS [SEED START]``
+(``BODY_FILE``: one body a line, cycled through; ``START``: the epoch second at which every
+worker begins) with the request headers, one ``name: value`` per line, on stdin.
 """
 
 from __future__ import annotations
@@ -88,6 +88,9 @@ async def load(url: str, path: str, body: bytes | list[bytes], headers: dict[str
     return {"seconds": time.monotonic() - began, "samples": samples, "errors": errors[0]}
 
 
+STARTUP_SECONDS = 5.0  # time for the worker processes to start before their common window
+
+
 def run_workers(url: str, path: str, body: bytes | list[bytes], headers: dict[str, str], seconds: float,
                 connections: int, processes: int, workdir: Path) -> dict[str, Any]:
     """Run ``processes`` worker processes with ``connections`` sockets each; merged results,
@@ -96,13 +99,20 @@ def run_workers(url: str, path: str, body: bytes | list[bytes], headers: dict[st
     body_file.write_bytes(b"\n".join(body if isinstance(body, list) else [body]))
     stdin = "\n".join(f"{k}: {v}" for k, v in headers.items())
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.time() + STARTUP_SECONDS  # one window for every worker
     procs = [subprocess.Popen([sys.executable, "-m", "bestnext.bench.httpload", url, path, str(body_file),
-                               str(seconds), str(connections), str(n)], stdin=subprocess.PIPE,
+                               str(seconds), str(connections), str(n), str(start)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True) for n in range(processes)]
     samples: list[float] = []
     errors, took = 0, 0.0
+    for proc in procs:  # every worker gets its headers now: they start together
+        assert proc.stdin is not None
+        proc.stdin.write(stdin)
+        proc.stdin.close()
     for proc in procs:
-        out, _ = proc.communicate(stdin, timeout=seconds + 60)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        proc.wait(timeout=60)
         found = orjson.loads(out)
         samples.extend(found["samples"])
         errors += int(found["errors"])
@@ -113,11 +123,12 @@ def run_workers(url: str, path: str, body: bytes | list[bytes], headers: dict[st
 
 
 def main(argv: list[str]) -> None:
-    url, path, body_file, seconds, connections, *seed = argv
+    url, path, body_file, seconds, connections, *rest = argv
+    seed, start = (int(rest[0]), float(rest[1])) if len(rest) == 2 else (0, 0.0)
     headers = dict(line.split(": ", 1) for line in sys.stdin.read().splitlines() if ": " in line)
     bodies = [line for line in Path(body_file).read_bytes().split(b"\n") if line]
-    result = asyncio.run(load(url, path, bodies, headers, float(seconds), int(connections),
-                              seed=int(seed[0]) if seed else 0))
+    time.sleep(max(0.0, start - time.time()))  # the workers' common start
+    result = asyncio.run(load(url, path, bodies, headers, float(seconds), int(connections), seed=seed))
     sys.stdout.write(orjson.dumps(result).decode())
 
 
