@@ -193,3 +193,12 @@ def test_general_rules_hold(path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(STORY))
 def test_story_expectations(name: str) -> None:
     STORY[name](actions(STORIES / f"{name}.jsonl"))
+
+
+@pytest.mark.parametrize("name", ["ada_sms_reply_yes", "bianca_complaint_saturday", "paolo_transfer_failed_holiday"])
+def test_the_same_actions_on_both_databases(name: str, db_url: str) -> None:
+    from bestnext.replay.service import replay_text
+
+    path = STORIES / f"{name}.jsonl"
+    got = replay_text(path.read_text(encoding="utf-8"), database_url=db_url).actions
+    assert json.loads(json.dumps(got)) == actions(path)
