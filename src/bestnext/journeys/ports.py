@@ -234,14 +234,32 @@ def person_context(conn: Connection, person_id: str) -> dict[str, Any]:
     return found
 
 
+_CATALOGS: dict[tuple[str, int | None, float], Any] = {}
+
+
+def active_catalog(conn: Connection, config_dir: Path) -> Any:
+    """The catalog decisions use now (None without decisions), parsed once per active version or
+    ``catalog.yaml`` change: parsing takes ~50 ms, a send must not pay it."""
+    versions = _module("bestnext.decisions.catalog_versions", required=False)
+    if versions is None:
+        return None
+    found = versions.active_text(conn)
+    path = config_dir / "catalog.yaml"
+    key = (str(config_dir), found[0] if found else None, path.stat().st_mtime if path.exists() else 0.0)
+    if key not in _CATALOGS:
+        if len(_CATALOGS) >= 8:
+            _CATALOGS.clear()
+        _CATALOGS[key] = versions.active_catalog(conn, config_dir)[1]
+    return _CATALOGS[key]
+
+
 def offer_info(conn: Connection, config_dir: Path, offer_id: str, language: str) -> tuple[str | None, str]:
     """The product an offer of the active catalog belongs to (None: any, or unknown) and how a
     text tells it in ``language`` ("" when unknown)."""
-    versions = _module("bestnext.decisions.catalog_versions", required=False)
     treatments = _module("bestnext.decisions.treatments", required=False)
-    if versions is None or treatments is None:
+    catalog = active_catalog(conn, config_dir)
+    if catalog is None or treatments is None:
         return None, ""
-    _, catalog = versions.active_catalog(conn, config_dir)
     offer = next((o for o in catalog.offers if o.id == offer_id), None)
     if offer is None:
         return None, ""
@@ -252,11 +270,10 @@ def render_for(conn: Connection, config_dir: Path, decided: dict[str, Any], chan
                variables: dict[str, Any], language: str) -> str | None:
     """The decided action's treatment for another ``channel`` (a branch briefing for a decided
     call), filled as decisions fill it; None when the action has no treatment there."""
-    versions = _module("bestnext.decisions.catalog_versions", required=False)
     treatments = _module("bestnext.decisions.treatments", required=False)
-    if versions is None or treatments is None:
+    catalog = active_catalog(conn, config_dir)
+    if catalog is None or treatments is None:
         return None
-    _, catalog = versions.active_catalog(conn, config_dir)
     action = next((a for a in catalog.actions if a.id == decided.get("action")), None)
     treatment = action.treatments.get(channel) if action is not None else None
     if treatment is None:
