@@ -1,6 +1,6 @@
 """The decision log's group commit: decisions made together are logged in one transaction.
 
-One writer thread owns the writes. A request hands it its decision row and waits (a thread on
+One writer thread owns the writes (and keeps its connection between groups). A request hands it its decision row and waits (a thread on
 the :class:`~concurrent.futures.Future`, a coroutine on ``asyncio.wrap_future``) until the
 transaction holding the row has committed, so a decision is durable before it is returned;
 but N decisions arriving together cost one transaction and one fsync instead of N. A group
@@ -32,6 +32,7 @@ class DecisionWriter:
         self._queue: list[_Item] = []
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._conn: Connection | None = None  # the writer thread's own, kept between groups
 
     def submit(self, row: dict[str, Any]) -> Future[None]:
         """Queue ``row``; the future resolves once its transaction has committed."""
@@ -50,6 +51,7 @@ class DecisionWriter:
                 while not self._queue:
                     if not self._ready.wait(timeout=30):
                         self._thread = None  # idle: a later submit starts a new writer
+                        self._close()
                         return
                 group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
             if not self._commit(group) and len(group) > 1:
@@ -59,11 +61,13 @@ class DecisionWriter:
     def _commit(self, group: list[_Item]) -> bool:
         """Insert ``group`` in one transaction; resolve its futures unless it must be retried."""
         try:
-            with self.engine.begin() as conn:
+            conn = self._conn = self._conn or self.engine.connect()
+            with conn.begin():
                 if self._begin is not None:
                     self._begin(conn)
                 self._insert(conn, [row for row, _ in group])
         except BaseException as exc:  # noqa: BLE001 - every waiter must learn its decision was not logged
+            self._close()  # a fresh connection for the next group
             if len(group) > 1:
                 return False
             group[0][1].set_exception(exc)
@@ -71,6 +75,14 @@ class DecisionWriter:
         for _row, future in group:
             future.set_result(None)
         return True
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a broken connection is dropped either way
+                pass
 
 
 def durable_commit(conn: Connection) -> None:
