@@ -139,15 +139,14 @@ def decide(profile: ProfileView, context: DecisionContext, catalog: Catalog, pol
     keys = [plan.ids[i] for i in screened.index.tolist()]
     spread = sd * (catalog.exploration if explore else 0.0)
     if chooser is choose:
-        choice = choose_arrays(keys, mean, spread, weight, baseline, rng, control_rate)
+        choice = choose_arrays(keys, mean, spread, weight, baseline, rng, control_rate, head=n)
     else:
         choice = chooser([Scored(*f) for f in zip(keys, mean.tolist(), spread.tolist(), weight.tolist(),
                                                   baseline.tolist(), strict=True)], rng, control_rate)
     signals = tuple(sorted(profile.signals)) if profiling.allowed else ()
-    row = {k: r for r, k in enumerate(keys)}
     ranked = []
     for key in choice.ranked[:n]:
-        r = row[key]
+        r = keys.index(key)
         i = int(screened.index[r])
         ch = plan.channels[i][int(best[r])]
         use = channel_gate(plan, i, ch, inp)[0]

@@ -134,9 +134,16 @@ class PosteriorTable:
         base = drop_behavioural(features, profiling)
         mu = np.zeros(len(pairs))
         var = np.zeros(len(pairs))
+        hashed_base = hashed(base, self.dim)
         for channel, dense, rows, untrained, others in self._plan(pairs):
-            x = {**base, f"ctx:channel={channel}": 1.0}
-            h = hashed(x, self.dim)
+            name = f"ctx:channel={channel}"
+            x = {**base, name: 1.0}
+            if name in base:
+                h = hashed(x, self.dim)
+            else:  # hashed(x): the base's buckets, then the channel's (x lists it last)
+                h = dict(hashed_base)
+                c = _bucket(name, self.dim)
+                h[c] = h.get(c, 0.0) + 1.0
             idx = np.fromiter(h.keys(), dtype=np.intp, count=len(h))
             v = np.fromiter(h.values(), dtype=np.float32, count=len(h))
             if len(dense):

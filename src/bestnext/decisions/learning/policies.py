@@ -101,8 +101,10 @@ class _Base:
 
     def choose_arrays(self, keys: list[str], mean: np.ndarray, sd: np.ndarray, weight: np.ndarray,
                       baseline: np.ndarray, rng: np.random.Generator,
-                      control_rate: float = DEFAULT_CONTROL_RATE) -> Choice:
-        """:meth:`choose` on the candidates' fields as arrays (what arbitration has at hand)."""
+                      control_rate: float = DEFAULT_CONTROL_RATE, head: int | None = None) -> Choice:
+        """:meth:`choose` on the candidates' fields as arrays (what arbitration has at hand);
+        with ``head``, the ranking and the sampled ``p`` only of the first ``head`` (the same
+        draws: the rest of the choice is unchanged)."""
         if not keys:
             return Choice([], {}, False, {})
         base = _order(baseline)[0]
@@ -113,11 +115,13 @@ class _Base:
         if control:
             order = _order(baseline)
         known = np.flatnonzero(probs == probs)  # NaN: not computed
+        shown = order if head is None else order[:head]
         return Choice(
-            ranked=[keys[i] for i in order],
+            ranked=[keys[i] for i in shown],
             propensities={keys[i]: p for i, p in zip(known.tolist(), probs[known].tolist(), strict=True)},
             control=control,
-            sampled=dict(zip(keys, sampled.tolist(), strict=True)),
+            sampled=dict(zip(keys, sampled.tolist(), strict=True)) if head is None
+            else {keys[i]: float(sampled[i]) for i in shown},
         )
 
 
@@ -266,6 +270,7 @@ def choose(scored: Sequence[Scored], rng: np.random.Generator,
 
 
 def choose_arrays(keys: list[str], mean: np.ndarray, sd: np.ndarray, weight: np.ndarray, baseline: np.ndarray,
-                  rng: np.random.Generator, control_rate: float = DEFAULT_CONTROL_RATE) -> Choice:
+                  rng: np.random.Generator, control_rate: float = DEFAULT_CONTROL_RATE,
+                  head: int | None = None) -> Choice:
     """:func:`choose` on the candidates' fields as arrays (the same choice, the same draws)."""
-    return _DEFAULT.choose_arrays(keys, mean, sd, weight, baseline, rng, control_rate)
+    return _DEFAULT.choose_arrays(keys, mean, sd, weight, baseline, rng, control_rate, head)
