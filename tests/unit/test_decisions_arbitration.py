@@ -159,9 +159,8 @@ def test_budget_spent_blocks_marketing_but_not_service() -> None:
 def test_control_group_gets_the_baseline_ranking() -> None:
     d = run(control_rate=1.0)
     assert d.control
-    base = [a.explanation.score_terms["value"] * a.explanation.score_terms["levers"] *
-            a.explanation.score_terms["context_weight"] for a in d.ranked]
-    assert base == sorted(base, reverse=True)
+    base = [a.explanation.score_terms["value"] * a.explanation.score_terms["levers"] for a in d.ranked]
+    assert base == sorted(base, reverse=True)  # not personalised: neither models nor interests
 
 
 def test_probabilities_form_a_distribution_and_n_is_respected() -> None:
@@ -235,3 +234,32 @@ def test_lead_sms_speaks_of_the_signalled_product() -> None:
     assert texts == ["Hi Antonio, we saw your pension simulation. We can guarantee an excellent annuity "
                      "with only 2,500 euro a year. To know more, just reply 'YES'.",
                      "Hi Antonio, we saw your request. To know more, just reply 'YES'."]
+
+
+def test_what_the_person_is_interested_in_comes_first() -> None:
+    """Interest weighs in the context term: with profiling, the profile's interests; always,
+    what the moment signals. Without either, business value leads."""
+    interested = martina(interests=["prepaid_card"])
+    with_profiling = run(interested, channel="email", reason="campaign")
+    assert ids(with_profiling)[0] == "offer_prepaid_card"
+    card = with_profiling.ranked[0].explanation.score_terms
+    assert card["context_weight"] == pytest.approx(CATALOG.interest_weight * _plain_weight("offer_prepaid_card"))
+    without = run(interested, granted=("personal_data", "own_marketing"), channel="email", reason="campaign")
+    assert ids(without)[0] != "offer_prepaid_card"  # interests unseen without profiling
+    signalled = decide_with_signal(["prepaid_card"])
+    assert ids(signalled)[0] == "offer_prepaid_card"  # the moment's signal needs no profiling
+
+
+def _plain_weight(action_id: str) -> float:
+    action = CATALOG.action(action_id)
+    assert action is not None
+    weights = action.context_weights
+    return weights.get("campaign", weights.get("default", 1.0)) if weights else 1.0
+
+
+def decide_with_signal(products: list[str]) -> Decision:
+    policy = PolicyInputs(ContactState("martina"), POLICY, offer_usage={})
+    ctx = DecisionContext(at=MORNING, reason="campaign", language="en", features={"signal_products": products})
+    return decide(martina(interests=[]), ctx, CATALOG, policy, ModelBank(),
+                  consent=consents("personal_data", "own_marketing"), channel="email", n=10,
+                  rng=np.random.default_rng(7), control_rate=0.0)

@@ -110,6 +110,9 @@ class Catalog(_Strict):
 
     version: str = Field(min_length=1)
     exploration: float = Field(default=1.0, ge=0, description="scale of the posterior spread explored")
+    interest_weight: float = Field(
+        default=1.0, ge=1.0, description="context weight of an action whose product the person is interested in: "
+        "signalled by the moment (the trigger's products) or, with profiling consent, in the profile's interests")
     actions: list[Action] = Field(min_length=1)
     offers: list[Offer] = Field(default_factory=list)
 

@@ -90,6 +90,8 @@ class Plan:
         self.valued = np.array([bool(a.value_rules) for a in catalog.actions])
         self.values = np.array([a.value for a in catalog.actions], dtype=float)
         self.levers = np.array([a.levers.weight * a.levers.priority for a in catalog.actions], dtype=float)
+        self.products = np.array([a.product or "" for a in catalog.actions], dtype=object)
+        self.interest_weight = catalog.interest_weight
         offer_groups: dict[tuple[str, ...], int] = {}
         self.offer_group = np.array([offer_groups.setdefault(tuple(a.offers), len(offer_groups)) if a.offers
                                      else -1 for a in catalog.actions], dtype=np.intp)
@@ -212,6 +214,29 @@ def _allowed(plan: Plan, channel: str | None, inp: Inputs, candidates: IntArray)
     return allowed
 
 
+def interests_of(inp: Inputs) -> tuple[set[str], bool]:
+    """The products the person is interested in: what the moment signals (the trigger's
+    ``signal_products``) and, only with profiling (then ``facts`` holds the signals), the
+    profile's interests; and whether the moment signalled any."""
+    found: set[str] = set()
+    signalled = inp.context.features.get("signal_products")
+    for source in (signalled, inp.facts.get("interests")):
+        if isinstance(source, list | tuple | set | frozenset):
+            found.update(str(p) for p in source)
+    return found, bool(signalled)
+
+
+def _with_interests(plan: Plan, inp: Inputs, weights: np.ndarray) -> np.ndarray:
+    """Context weights, times the catalog's ``interest_weight`` for the actions about a product
+    of interest (an action without a product is about what the moment signalled, if anything)."""
+    interests, signalled = interests_of(inp)
+    if plan.interest_weight == 1.0 or not interests:
+        return weights
+    about = np.isin(plan.products, list(interests)) | ((plan.products == "") & signalled)
+    boosted: np.ndarray = np.where(about, weights * plan.interest_weight, weights)
+    return boosted
+
+
 def screen(plan: Plan, channel: str | None, inp: Inputs) -> Screened:
     """Every action's verdict: the passed ones as arrays, the others' first failed check."""
     verdicts = [holds(r, inp.facts) for r in plan.rules]
@@ -221,7 +246,7 @@ def screen(plan: Plan, channel: str | None, inp: Inputs) -> Screened:
     in_time = np.ones(len(plan.ids), dtype=bool)
     for i in plan.windowed:
         in_time[i] = in_window(plan.actions[i], inp.at)
-    weights = plan.weights(inp.context.reason)
+    weights = _with_interests(plan, inp, plan.weights(inp.context.reason))
     first = np.flatnonzero(in_time & passed & (weights > 0))
     allowed = _allowed(plan, channel, inp, first)
     routed = allowed.any(axis=1)
