@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from bestnext.bootstrap import Container
-from bestnext.ingest.commit import GroupCommitter
+from bestnext.writer import GroupCommitter
 
 
 def test_concurrent_callers_are_all_committed(container: Container) -> None:

@@ -5,7 +5,7 @@ Those cost more per request than a decision itself. The lane does what the route
 (:func:`bestnext.decisions.routes.create_decision`), with the same answers: the same request
 model and validation errors (``application/problem+json``), the same permission
 (``decisions:request``), the same decision (:func:`bestnext.decisions.services.prepare`), logged
-durably before the ``201`` (:class:`~bestnext.decisions.writer.DecisionWriter`, group commit).
+durably before the ``201`` (:class:`~bestnext.writer.GroupCommitter`).
 API keys are looked up once per ``KEY_CACHE_SECONDS`` (a revoked key stops working within that
 time, as write keys do). Requests without an API key (console sessions) go on to the
 application, as does every other request.
@@ -14,23 +14,25 @@ application, as does every other request.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bestnext.access import Principal, hash_secret
 from bestnext.access import store as keys
 from bestnext.access.permissions import Permission
+from bestnext.api.asgi import read_body
 from bestnext.api.deps import require
 from bestnext.api.problems import problem_response
 from bestnext.db import read
 from bestnext.decisions import services, store
 from bestnext.decisions.model import DecisionContext
 from bestnext.decisions.routes import DecisionCreate
-from bestnext.decisions.writer import DecisionWriter, durable_commit
-from bestnext.errors import BestnextError, Forbidden, InvalidInput, PayloadTooLarge, Unauthorized
+from bestnext.errors import BestnextError, Forbidden, InvalidInput, Unauthorized
+from bestnext.writer import GroupCommitter, durable_commit
 
 if TYPE_CHECKING:
     from bestnext.bootstrap import Container
@@ -48,8 +50,8 @@ class DecisionLane:
     def __init__(self, app: ASGIApp, container: Container) -> None:
         self.app, self.container = app, container
         self._keys: dict[str, tuple[Principal | None, float]] = {}
-        self._writer = DecisionWriter(container.engine, store.insert_decisions,
-                                      None if container.settings.is_sqlite else durable_commit)
+        self._writer = GroupCommitter(container.engine, None if container.settings.is_sqlite else durable_commit,
+                                      name="decision-log")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         secret = _secret(scope) if scope["type"] == "http" and scope["path"] == PATH \
@@ -59,7 +61,7 @@ class DecisionLane:
             return
         try:
             self._authorize(secret)
-            raw = await _body(receive)
+            raw = await read_body(receive, BODY_LIMIT)
             if raw is None:
                 return  # the client went away before asking
             answer = await self._decide(raw)
@@ -94,7 +96,7 @@ class DecisionLane:
         with read(container.engine) as conn:
             decided = services.prepare(conn, body.person_id, context, body.channel, body.n,
                                        config_dir=container.settings.config_dir)
-        await asyncio.wrap_future(self._writer.submit(decided.row))
+        await asyncio.wrap_future(self._writer.submit(partial(store.insert_decisions, rows=[decided.row])))
         services.logged(decided)
         return orjson.dumps(services.decision_public(decided.id, body.person_id, now, decided.decision))
 
@@ -120,22 +122,6 @@ def _parse(raw: bytes) -> DecisionCreate:
         errors: list[dict[str, Any]] = [{"field": ".".join(str(p) for p in e.get("loc", ())),
                                          "message": e.get("msg")} for e in exc.errors()]
         raise InvalidInput("The request is not valid.", errors=errors) from None
-
-
-async def _body(receive: Receive) -> bytes | None:
-    """The request body (``None`` if the client left); refused past ``BODY_LIMIT``."""
-    chunks, size = [], 0
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > BODY_LIMIT:
-            raise PayloadTooLarge(f"The request body is larger than {BODY_LIMIT // 1024} KB.")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 __all__ = ["DecisionLane"]

@@ -28,7 +28,7 @@ def insert_decision(conn: Connection, row: dict[str, Any]) -> None:
 
 
 def insert_decisions(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Log several decisions in one statement (the decision log's group commit)."""
+    """Log decisions (rows of the decision log) in one statement."""
     conn.execute(_INSERT_DECISION, rows)
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bestnext.api.asgi import read_body
 from bestnext.api.problems import problem_response
-from bestnext.errors import BestnextError, PayloadTooLarge
+from bestnext.errors import BestnextError
 from bestnext.ingest import http
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class IngestLane:
             receiver = self.container.service("ingest")
             limit = http.limit_of(receiver, scope["path"])
             http.check_length(headers, limit)
-            body = await _body(receive, limit)
+            body = await read_body(receive, limit)
             if body is None:
                 return  # the client went away: nothing was stored, nobody to answer
             await take(receiver, body, headers)
@@ -64,19 +65,3 @@ def _cors(request: http.Headers, origins: list[str]) -> dict[str, str]:
     if origin and http.allowed_origin(origins, origin):
         return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
     return {}
-
-
-async def _body(receive: Receive, limit: int) -> bytes | None:
-    """The request body (``None`` if the client left); refused once it grows past ``limit``."""
-    chunks, size = [], 0
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit // 1024} KB.")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

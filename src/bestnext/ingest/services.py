@@ -23,8 +23,8 @@ from bestnext.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, U
 from bestnext.eventlog import NewEvent
 from bestnext.eventlog import store as eventlog
 from bestnext.ingest import metrics, store
-from bestnext.ingest.commit import GroupCommitter
 from bestnext.ingest.model import Limits, MessageError, Result, Source, validate
+from bestnext.writer import GroupCommitter, durable_commit
 
 if TYPE_CHECKING:
     from bestnext.bootstrap import Container
@@ -115,7 +115,7 @@ class Prepared:
 class Receiver:
     """The API's ingest path: write key -> source, validate, durable commit, notify.
 
-    One writer thread group-commits concurrent requests (:mod:`bestnext.ingest.commit`); each
+    One writer thread group-commits concurrent requests (:mod:`bestnext.writer`); each
     request is answered once the transaction holding its events has committed.
     """
 
@@ -123,7 +123,7 @@ class Receiver:
         settings = container.settings
         self.engine, self.clock, self.notifier = container.engine, container.clock, container.notifier
         self.limits = Limits(settings.max_message_bytes, settings.max_batch_bytes)
-        durable = None if settings.is_sqlite else _synchronous_commit
+        durable = None if settings.is_sqlite else durable_commit  # SQLite: synchronous=FULL
         self._committer = GroupCommitter(self.engine, durable, name="ingest-commit")
         self._keys: dict[str, tuple[Source, float]] = {}
 
@@ -180,7 +180,3 @@ class Receiver:
                      duplicates=result.duplicates, rejected=result.rejected,
                      fields=sorted({e.field for e in result.errors}))
         return result
-
-
-def _synchronous_commit(conn: Connection) -> None:
-    conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")  # durable before the 2xx

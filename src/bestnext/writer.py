@@ -1,6 +1,6 @@
-"""Group commit: concurrent requests share one durable commit.
+"""Group commit: concurrent requests share one durable commit (ingest, the decision log).
 
-A single writer thread owns the write connection. Requests hand it their work and wait (a
+A single writer thread owns the write connection (kept between groups). Requests hand it their work and wait (a
 thread on a :class:`concurrent.futures.Future`, a coroutine on ``asyncio.wrap_future``) until
 the transaction holding their events has committed, so "acknowledged" still means "durable";
 but N requests arriving together cost one transaction and one fsync instead of N. While the
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
-MAX_GROUP = 64  # requests in one transaction (~6,400 events with batches of 100)
+MAX_GROUP = 64  # requests in one transaction (~6,400 events with ingest's batches of 100)
 _Work = tuple[Callable[[Connection], Any], "Future[Any]"]
 
 
@@ -35,6 +35,7 @@ class GroupCommitter:
         self._queue: list[_Work] = []
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._conn: Connection | None = None  # the writer thread's own, kept between groups
 
     def submit(self, work: Callable[[Connection], T]) -> Future[T]:
         """Queue ``work``; the future resolves once its transaction has committed."""
@@ -57,6 +58,7 @@ class GroupCommitter:
                 while not self._queue:
                     if not self._ready.wait(timeout=30):
                         self._thread = None  # idle: a later submit starts a new writer
+                        self._close()
                         return
                 group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
             if not self._commit(group) and len(group) > 1:
@@ -67,11 +69,13 @@ class GroupCommitter:
         """Run ``group`` in one transaction; resolve its futures unless it must be retried."""
         results: list[Any] = []
         try:
-            with self.engine.begin() as conn:
+            conn = self._conn = self._conn or self.engine.connect()  # no pool checkout per group
+            with conn.begin():
                 if self._begin is not None:
                     self._begin(conn)
                 results = [work(conn) for work, _future in group]
         except BaseException as exc:  # noqa: BLE001 - every waiter must learn its request failed
+            self._close()  # a fresh connection for the next group
             if len(group) > 1:
                 return False
             group[0][1].set_exception(exc)
@@ -79,3 +83,16 @@ class GroupCommitter:
         for (_work, future), result in zip(group, results, strict=True):
             future.set_result(result)
         return True
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a broken connection is dropped either way
+                pass
+
+
+def durable_commit(conn: Connection) -> None:
+    """PostgreSQL: this transaction's commit waits for its WAL flush, whatever the default."""
+    conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
