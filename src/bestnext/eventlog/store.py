@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +30,7 @@ def append(conn: Connection, new: Sequence[NewEvent]) -> int:
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn.dialect.name != "postgresql":
-            cursor.executemany(_APPEND_SQLITE, _sqlite_params(new))
+            return _append_sqlite(cursor, _sqlite_params(new))
         elif len(new) < COPY_FROM:
             cursor.executemany(_APPEND_PG, [_pg_params(e) for e in new])
         else:
@@ -43,8 +44,8 @@ COPY_FROM = 16  # rows from which PostgreSQL appends by COPY (measured: 14 -> 5 
 _COLUMNS = ("source_id", "message_id", "type", "event", "touchpoint", "occurred_at", "received_at",
             "user_id", "anonymous_id", "payload")
 _NAMES = ", ".join(_COLUMNS)
-_APPEND_SQLITE = (f"INSERT INTO events ({_NAMES}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
-                  "ON CONFLICT (source_id, message_id) DO NOTHING")
+SQLITE_ROWS = 100  # rows in one multi-row INSERT (1,000 parameters)
+_SQLITE_ROW = f"({', '.join('?' * len(_COLUMNS))})"
 _APPEND_PG = (f"INSERT INTO events ({_NAMES}) VALUES "
               f"({', '.join(['%s'] * (len(_COLUMNS) - 1))}, %s::jsonb) "
               "ON CONFLICT (source_id, message_id) DO NOTHING")
@@ -67,6 +68,26 @@ def _sqlite_params(new: Sequence[NewEvent]) -> list[tuple[object, ...]]:
         rows.append((e.source_id, e.message_id, e.type, e.event, e.touchpoint, _sqlite_time(e.occurred_at),
                      stamp, e.user_id, e.anonymous_id, e.payload_text()))
     return rows
+
+
+def _append_sqlite(cursor: Any, rows: list[tuple[object, ...]]) -> int:
+    """Multi-row INSERTs: one ``sqlite3_step`` (one GIL release) per chunk, not one per row.
+
+    With ``executemany`` the writer thread gave up and re-took the GIL for every row, so
+    while the event loop parsed the next requests the two threads ran one after the other.
+    """
+    added = 0
+    for start in range(0, len(rows), SQLITE_ROWS):
+        chunk = rows[start:start + SQLITE_ROWS]
+        cursor.execute(_sqlite_insert(len(chunk)), [v for row in chunk for v in row])
+        added += cursor.rowcount
+    return added
+
+
+@functools.lru_cache(maxsize=SQLITE_ROWS)
+def _sqlite_insert(n: int) -> str:
+    return (f"INSERT INTO events ({_NAMES}) VALUES {', '.join([_SQLITE_ROW] * n)} "
+            "ON CONFLICT (source_id, message_id) DO NOTHING")
 
 
 def _sqlite_time(value: datetime) -> str:
