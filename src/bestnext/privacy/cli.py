@@ -10,7 +10,7 @@ import orjson
 import typer
 
 from bestnext.access.cli import cli_principal
-from bestnext.privacy import retention, services, subjects
+from bestnext.privacy import housekeeping, retention, services, subjects
 
 app = typer.Typer(help="Data subject rights and retention.", no_args_is_help=True)
 
@@ -47,8 +47,9 @@ def erase(ref: str = typer.Argument(..., metavar="TYPE:VALUE"),
 
 @app.command("retention")
 def apply_retention(dry_run: bool = typer.Option(False, "--dry-run", help="Count, do not delete.")) -> None:
-    """Apply the bank's retention rules (retention.yaml) now."""
+    """Apply the bank's retention rules (retention.yaml) now, and purge old bookkeeping rows
+    (fired timers, sent messages...: its housekeeping section), with counts per kind."""
     from bestnext.cli.common import container, print_json
     with container() as c:
-        counts = retention.run(c, dry_run)
-    print_json({"dry_run": dry_run, "deleted" if not dry_run else "would_delete": counts})
+        counts, kept = retention.run(c, dry_run), housekeeping.run(c, dry_run)
+    print_json({"dry_run": dry_run, "deleted" if not dry_run else "would_delete": counts, "housekeeping": kept})

@@ -1,7 +1,8 @@
 """Retention rules per event type (``retention.yaml`` of the bank), applied by a daily job.
 
 The journeys/timers context schedules :func:`run` once a day; ``bestnext privacy retention``
-runs it by hand (``--dry-run`` counts without deleting).
+runs it by hand (``--dry-run`` counts without deleting). The same run purges old bookkeeping
+rows (the ``housekeeping:`` section: :mod:`bestnext.privacy.housekeeping`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 import yaml
 from sqlalchemy import Connection, delete, func, or_, select
 
 from bestnext.clock import ROME, to_rome
 from bestnext.errors import ConfigInvalid
 from bestnext.eventlog.tables import events
+
+log = structlog.get_logger(__name__)
 
 _PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$")
 
@@ -48,21 +52,33 @@ class Rule:
         raise AssertionError("unreachable")
 
 
+def period(text: str) -> tuple[int, str] | None:
+    """``(amount, unit)`` of a period like ``13 months`` (None if it is not one).
+
+    >>> period("2 weeks"), period("forever")
+    ((2, 'week'), None)
+    """
+    match = _PERIOD.match(text)
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
 def parse_rules(doc: Any) -> list[Rule]:
-    """Rules from the YAML document.
+    """Rules from the YAML document (none when it only has a ``housekeeping`` section).
 
     >>> parse_rules({"events": {"page": "13 months"}})
     [Rule(event_type='page', amount=13, unit='month')]
     """
     table = doc.get("events") if isinstance(doc, dict) else None
+    if table is None and isinstance(doc, dict) and "housekeeping" in doc:
+        return []
     if not isinstance(table, dict):
         raise ConfigInvalid("retention.yaml needs an 'events' mapping: event type -> period.")
     rules = []
-    for name, period in table.items():
-        match = _PERIOD.match(str(period))
-        if not match:
-            raise ConfigInvalid(f"retention.yaml: '{period}' for '{name}' is not like '13 months'.")
-        rules.append(Rule(str(name), int(match.group(1)), match.group(2)))
+    for name, text in table.items():
+        parsed = period(str(text))
+        if parsed is None:
+            raise ConfigInvalid(f"retention.yaml: '{text}' for '{name}' is not like '13 months'.")
+        rules.append(Rule(str(name), *parsed))
     return rules
 
 
@@ -119,15 +135,19 @@ def schedule_next(conn: Connection, now: datetime) -> bool:
 
 
 def install_timer(container: Any) -> None:
-    """Register the daily job with the container's timer service: each run applies the rules
-    and schedules the next one. Call ``schedule_next`` once (e.g. at start-up) to begin."""
+    """Register the daily job with the container's timer service: each run applies the rules,
+    purges a first batch of bookkeeping rows (a backlog continues as housekeeping timers) and
+    schedules the next run. Call ``schedule_next`` once (e.g. at start-up) to begin."""
+    from bestnext.privacy import housekeeping
 
     def fire(conn: Connection, _timer: Any) -> None:
         now = container.clock.now()
-        apply(conn, load_rules(container.settings.config_dir), now)
+        log.info("retention_applied", deleted=apply(conn, load_rules(container.settings.config_dir), now))
+        housekeeping.sweep(conn, housekeeping.load_policy(container.settings.config_dir), now)
         schedule_next(conn, now)
 
     container.service("timers").register(TIMER_KIND, fire)
+    housekeeping.install_timer(container)
 
 
 def start_daily(container: Any) -> None:

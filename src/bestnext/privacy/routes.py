@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from bestnext.access import Principal
 from bestnext.access.permissions import Permission
 from bestnext.api.deps import AccessPurpose, ContainerDep, require
-from bestnext.privacy import retention, services
+from bestnext.privacy import housekeeping, retention, services
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 Exporter = Annotated[Principal, Depends(require(Permission.PRIVACY_EXPORT))]
@@ -33,4 +33,5 @@ def erase(id_type: str, value: str, who: Eraser, container: ContainerDep,
 
 @router.post("/retention")
 def apply_retention(_who: Keeper, container: ContainerDep, dry_run: bool = False) -> dict[str, Any]:
-    return {"dry_run": dry_run, "deleted" if not dry_run else "would_delete": retention.run(container, dry_run)}
+    counts, kept = retention.run(container, dry_run), housekeeping.run(container, dry_run)
+    return {"dry_run": dry_run, "deleted" if not dry_run else "would_delete": counts, "housekeeping": kept}
