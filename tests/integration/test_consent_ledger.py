@@ -146,7 +146,8 @@ def test_the_service_decides_as_the_policy_on_the_recorded_history(
         assert last.get(Purpose.TRANSFER_TO_THIRD_PARTIES)
     needs = {Use.MARKETING: [Purpose.OWN_MARKETING], Use.THIRD_PARTY_MARKETING: [Purpose.THIRD_PARTY_MARKETING],
              Use.EXPORT: [Purpose.TRANSFER_TO_THIRD_PARTIES], Use.SURVEY: [Purpose.SATISFACTION_SURVEY],
-             Use.PROFILING: [Purpose.PROFILING], Use.MODEL_TRAINING: [Purpose.PROFILING], Use.SERVICE: []}[use]
+             Use.PROFILING: [Purpose.PROFILING], Use.MODEL_TRAINING: [Purpose.PROFILING],
+             Use.ENGAGEMENT_TRACKING: [Purpose.PROFILING], Use.SERVICE: []}[use]
     needs += [Purpose.PERSONAL_DATA] if use is not Use.SERVICE else []
     needs += [Purpose.PROFILING] if DataCategory.BEHAVIOURAL in cats else []
     needs += [Purpose.SENSITIVE_DATA] if DataCategory.SENSITIVE in cats else []

@@ -112,7 +112,8 @@ def test_no_use_beyond_the_consents(raw: list[tuple[Purpose, bool, int]], use: U
         assert granted[Purpose.TRANSFER_TO_THIRD_PARTIES]
     if decision.allowed and use is Use.SURVEY:
         assert granted[Purpose.SATISFACTION_SURVEY]
-    if decision.allowed and (DataCategory.BEHAVIOURAL in categories or use in (Use.PROFILING, Use.MODEL_TRAINING)):
+    if decision.allowed and (DataCategory.BEHAVIOURAL in categories or use in (Use.PROFILING, Use.MODEL_TRAINING,
+                                                                             Use.ENGAGEMENT_TRACKING)):
         assert granted[Purpose.PROFILING]
     if decision.allowed and DataCategory.SENSITIVE in categories:
         assert granted[Purpose.SENSITIVE_DATA]
@@ -123,7 +124,8 @@ def test_no_use_beyond_the_consents(raw: list[tuple[Purpose, bool, int]], use: U
     # and nothing is refused that the consents allow
     needs = {Use.MARKETING: [Purpose.OWN_MARKETING], Use.THIRD_PARTY_MARKETING: [Purpose.THIRD_PARTY_MARKETING],
              Use.EXPORT: [Purpose.TRANSFER_TO_THIRD_PARTIES], Use.SURVEY: [Purpose.SATISFACTION_SURVEY],
-             Use.PROFILING: [Purpose.PROFILING], Use.MODEL_TRAINING: [Purpose.PROFILING], Use.SERVICE: []}[use]
+             Use.PROFILING: [Purpose.PROFILING], Use.MODEL_TRAINING: [Purpose.PROFILING],
+             Use.ENGAGEMENT_TRACKING: [Purpose.PROFILING], Use.SERVICE: []}[use]
     needs += [Purpose.PERSONAL_DATA] if use is not Use.SERVICE else []
     needs += [Purpose.PROFILING] if DataCategory.BEHAVIOURAL in categories else []
     needs += [Purpose.SENSITIVE_DATA] if DataCategory.SENSITIVE in categories else []

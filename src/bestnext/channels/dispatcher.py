@@ -69,7 +69,9 @@ class Dispatcher:
         now = self.clock.now()
         with self.engine.begin() as conn:  # the gate loads the whole batch's people at once
             verdicts = ports.verdicts(self.gate, conn, rows, now)
-            prepared = [(row, self._prepare(conn, row, now, v)) for row, v in zip(rows, verdicts, strict=True)]
+            tracked = ports.tracking_allowed(conn, rows, now)
+            prepared = [(row, self._prepare(conn, row, now, v, row.action.id in tracked))
+                        for row, v in zip(rows, verdicts, strict=True)]
         outcomes = self._deliver_all([(row, p) for row, p in prepared if p is not None])
         with self.engine.begin() as conn:
             for row, outcome in outcomes:
@@ -97,10 +99,11 @@ class Dispatcher:
                 if wake is not None:
                     wake.clear()
 
-    def _prepare(self, conn: Connection, row: OutboxRow, now: datetime,
-                 verdict: Verdict) -> Rendered | SendError | None:
+    def _prepare(self, conn: Connection, row: OutboxRow, now: datetime, verdict: Verdict,
+                 tracked: bool = False) -> Rendered | SendError | None:
         """Follow the gate's verdict: cancel, reschedule or create the assisted task here (None:
-        done), else render the message for its provider (or the error that stops it)."""
+        done), else render the message for its provider (or the error that stops it); an email
+        is ``tracked`` (pixel, tracked links) only when the person's consent allows it."""
         a = row.action
         if verdict.kind == "cancel":
             outbox.cancel(conn, a.id, self.worker, "cancelled: " + ",".join(verdict.reasons))
@@ -127,7 +130,8 @@ class Dispatcher:
         to = self.resolver(conn, a.person_id, a.channel)
         if to is None:
             return SendError(f"no {a.channel} address for the person", permanent=True)
-        return render(a, to, now, base_url=self.config.public_base_url, secret_key=self.secret_key)
+        return render(a, to, now, base_url=self.config.public_base_url, secret_key=self.secret_key,
+                      tracking_allowed=tracked)
 
     def _call_center_opens(self, now: datetime) -> datetime:
         return assisted.CALENDAR.next_open(now, self.operators.call_center.weekly_hours())

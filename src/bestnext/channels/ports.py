@@ -140,6 +140,31 @@ def consent_refusal(conn: Connection, person_id: str, purpose: str, channel: str
     return _refusal(services.state(conn, person_id), purpose, channel, at)
 
 
+def may_track(state: Any, at: datetime) -> bool:
+    """Whether consent ``state`` allows tracking how the person reads the bank's emails (opens,
+    clicks): ``engagement_tracking`` in the consent policy, which is profiling."""
+    consent_policy = importlib.import_module("bestnext.consent.policy")
+    return bool(consent_policy.may(state, "engagement_tracking", ["behavioural"], "email", at).allowed)
+
+
+def tracking_allowed(conn: Connection, rows: Sequence[OutboxRow], at: datetime) -> set[str]:
+    """Ids of the email actions among ``rows`` that may carry an open pixel and tracked links
+    (one consent read for the batch); none without the consent context (absent is refused)."""
+    emails = [r for r in rows if r.action.channel == "email"]
+    services = _module("bestnext.consent.services")
+    if not emails or services is None:
+        return set()
+    states = services.states(conn, [r.action.person_id for r in emails])
+    return {r.action.id for r in emails if may_track(states[r.action.person_id], at)}
+
+
+def may_track_now(conn: Connection, person_id: str, at: datetime) -> bool:
+    """:func:`may_track` for one person, read now (an open or a click arriving later: consent
+    may have been withdrawn since the send)."""
+    services = _module("bestnext.consent.services")
+    return services is not None and may_track(services.state(conn, person_id), at)
+
+
 def identity_resolver(conn: Connection, person_id: str, channel: str) -> str | None:
     """The person's address on ``channel`` from identity; push/app/web address the person id."""
     if channel in ("push", "app", "web", "post", "call_center", "branch"):

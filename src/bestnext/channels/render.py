@@ -7,12 +7,14 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from bestnext.channels import tracking
 from bestnext.channels.model import OutboundAction, Rendered
 from bestnext.channels.signatures import unsubscribe_token
 
 TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html.j2"]),
                    keep_trailing_newline=True)
+_env.filters["linkify"] = tracking.linkify
 
 SUBJECTS = {"service": "Un messaggio dalla tua banca", "marketing": "Una proposta per te"}
 
@@ -27,11 +29,14 @@ def _template(channel: str, action: str, kind: str) -> str:
 
 
 def render(action: OutboundAction, to: str, at: datetime, *, base_url: str, secret_key: str,
-           bank_name: str = "Banca Demo") -> Rendered:
+           bank_name: str = "Banca Demo", tracking_allowed: bool = False) -> Rendered:
     """The message for ``action`` addressed to ``to``.
 
     Email gets a text and an HTML part and, for every message, a one-click ``List-Unsubscribe``
-    (RFC 8058) with a signed link. Other channels carry the treatment text as it is.
+    (RFC 8058) with a signed link. With ``tracking_allowed`` (the person's consent allows
+    ``engagement_tracking``: the dispatcher asks) its links become signed redirects and an open
+    pixel is added (:mod:`bestnext.channels.tracking`); without, the message carries neither.
+    Other channels carry the treatment text as it is.
     """
     text = action.text or ""
     if action.channel != "email":
@@ -40,9 +45,9 @@ def render(action: OutboundAction, to: str, at: datetime, *, base_url: str, secr
     values = {"text": text, "bank_name": bank_name, "unsubscribe_url": url, "action": action.action,
               "product": action.product, "offer": action.offer}
     headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    return Rendered(
-        action.id, "email", to,
-        _env.get_template(_template("email", action.action, "txt")).render(values),
-        subject=str(action.data.get("subject") or SUBJECTS[action.purpose]),
-        html=_env.get_template(_template("email", action.action, "html")).render(values),
-        headers=headers, at=at)
+    body = _env.get_template(_template("email", action.action, "txt")).render(values)
+    html = _env.get_template(_template("email", action.action, "html")).render(values)
+    if tracking_allowed:
+        body, html = tracking.track(body, html, action.id, base_url=base_url, secret_key=secret_key, skip={url})
+    return Rendered(action.id, "email", to, body, subject=str(action.data.get("subject") or SUBJECTS[action.purpose]),
+                    html=html, headers=headers, at=at)

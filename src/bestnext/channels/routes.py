@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from bestnext.access import Principal
 from bestnext.access.permissions import Permission
 from bestnext.api.deps import ContainerDep, require
 from bestnext.bootstrap import Container
-from bestnext.channels import assisted, branch, calls, cases, inbound, outbox
+from bestnext.channels import assisted, branch, calls, cases, engagement, inbound, outbox
 from bestnext.channels.config import channels_config, operators_config
 from bestnext.channels.signatures import verify_generic, verify_hub, verify_twilio
 from bestnext.db import read
@@ -25,6 +26,10 @@ Agent = Annotated[Principal, Depends(require(Permission.CONTACTS_WORK))]
 Ops = Annotated[Principal, Depends(require(Permission.METRICS_READ))]
 Admin = Annotated[Principal, Depends(require(Permission.OUTBOX_MANAGE))]
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# a transparent 1x1 GIF, and headers that keep caches (and the Referer) out of tracking
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache",
+            "Expires": "0", "Referrer-Policy": "no-referrer"}
 
 
 def _secret(container: Container, channel: str, name: str) -> str:
@@ -116,6 +121,26 @@ def unsubscribe(token: str, container: ContainerDep) -> dict[str, Any]:
         channel, recorded = inbound.unsubscribe(conn, token, container.settings.secret_key, container.clock.now())
     container.notifier.notify()
     return {"unsubscribed": True, "channel": channel, "consent_recorded": recorded}
+
+
+@router.get("/v1/t/o/{token}.gif", include_in_schema=False)
+def email_opened(token: str, container: ContainerDep) -> Response:
+    """The open pixel: the same GIF whatever the token (valid tokens are never revealed)."""
+    with container.engine.begin() as conn:
+        recorded = engagement.opened(conn, token, container.settings.secret_key, container.clock.now())
+    if recorded:
+        container.notifier.notify()
+    return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+
+
+@router.get("/v1/t/c/{token}", include_in_schema=False)
+def email_link_clicked(token: str, container: ContainerDep) -> RedirectResponse:
+    """A tracked link: the click is recorded (durably), then 302 to where the message pointed."""
+    with container.engine.begin() as conn:
+        url, recorded = engagement.clicked(conn, token, container.settings.secret_key, container.clock.now())
+    if recorded:
+        container.notifier.notify()
+    return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
 
 @router.get("/v1/outbox/status")

@@ -8,14 +8,18 @@ True
 >>> token = unsubscribe_token("p-1", "email", "k")
 >>> read_unsubscribe_token(token, "k")
 ('p-1', 'email')
+>>> read_tracking_token(click_token("a-1", 0, "https://bank.example/mutuo", "k"), "k")
+Tracked(kind='click', action_id='a-1', link=0, url='https://bank.example/mutuo')
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from bestnext.errors import Unauthorized
 
@@ -87,3 +91,59 @@ def read_unsubscribe_token(token: str, secret_key: str) -> tuple[str, str]:
     if not ok:
         raise Unauthorized("The unsubscribe link is not valid.")
     return person_id, channel
+
+
+class Tracked(NamedTuple):
+    """What a valid email-tracking token names: an open of an action's email, or a click on its
+    link number ``link`` whose target is ``url`` (a URL that was in the rendered message)."""
+
+    kind: str  # "open" | "click"
+    action_id: str
+    link: int | None = None
+    url: str | None = None
+
+
+_KINDS = {"o": "open", "c": "click"}
+
+
+def _tracking_mac(body: str, secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode(), b"track:" + body.encode(), hashlib.sha256).digest()[:18]
+
+
+def _tracking_token(fields: list[str], secret_key: str) -> str:
+    body = _b64("|".join(fields).encode())
+    return f"{body}.{_b64(_tracking_mac(body, secret_key))}"
+
+
+def open_token(action_id: str, secret_key: str) -> str:
+    """A signed token for the open pixel of the email of ``action_id`` (no personal data)."""
+    if "|" in action_id:
+        raise ValueError("an action id has no '|'")
+    return _tracking_token(["o", action_id], secret_key)
+
+
+def click_token(action_id: str, link: int, url: str, secret_key: str) -> str:
+    """A signed token for link number ``link`` of the email of ``action_id``, pointing at ``url``:
+    only the renderer, which holds the key, can make one, so the redirect goes only where the
+    message pointed."""
+    if "|" in action_id:
+        raise ValueError("an action id has no '|'")
+    return _tracking_token(["c", action_id, str(link), url], secret_key)
+
+
+def read_tracking_token(token: str, secret_key: str) -> Tracked:
+    """What ``token`` names; :class:`Unauthorized` when it is forged, malformed or not a
+    tracking token (an unsubscribe token is signed for another use and is refused)."""
+    body, _, mac = token.partition(".")
+    try:
+        if not hmac.compare_digest(_unb64(mac), _tracking_mac(body, secret_key)):
+            raise ValueError("bad signature")
+        kind, action_id, *rest = _unb64(body).decode().split("|", 3)
+        if kind == "o" and not rest:
+            return Tracked("open", action_id)
+        link, url = rest
+        if kind != "c" or not url.startswith(("https://", "http://")):
+            raise ValueError("not a click")
+        return Tracked(_KINDS[kind], action_id, int(link), url)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise Unauthorized("The tracked link is not valid.") from None

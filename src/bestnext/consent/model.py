@@ -35,6 +35,7 @@ class Use(StrEnum):
     EXPORT = "export"  # handing data to third parties
     PROFILING = "profiling"
     MODEL_TRAINING = "model_training"  # learning from the person's outcomes
+    ENGAGEMENT_TRACKING = "engagement_tracking"  # opens and clicks of the bank's emails (profiling)
 
 
 class DataCategory(StrEnum):

@@ -9,7 +9,9 @@ Rules
   own request and running their contracts (``Use.SERVICE`` on declared/request/contract data).
 - ``own_marketing`` gates the bank's promotions on every channel; ``third_party_marketing``
   gates partners' offers; ``transfer_to_third_parties`` gates exports; ``satisfaction_survey``
-  gates surveys; ``profiling`` gates behavioural data (and profiling, model training);
+  gates surveys; ``profiling`` gates behavioural data (and profiling, model training, and
+  ``engagement_tracking``: an open pixel and tracked links in the bank's emails observe how the
+  person reads them, which is profiling);
   ``sensitive_data`` gates sensitive data; ``personal_data`` gates every use beyond service.
 - A service answer may carry a promotion only when ``own_marketing`` is granted.
 """
@@ -33,6 +35,7 @@ _NEEDS: dict[Use, tuple[Purpose, ...]] = {
     Use.EXPORT: (Purpose.PERSONAL_DATA, Purpose.TRANSFER_TO_THIRD_PARTIES),
     Use.PROFILING: (Purpose.PERSONAL_DATA, Purpose.PROFILING),
     Use.MODEL_TRAINING: (Purpose.PERSONAL_DATA, Purpose.PROFILING),
+    Use.ENGAGEMENT_TRACKING: (Purpose.PERSONAL_DATA, Purpose.PROFILING),
 }
 _CATEGORY_NEEDS: dict[DataCategory, Purpose] = {
     DataCategory.BEHAVIOURAL: Purpose.PROFILING,

@@ -33,6 +33,9 @@ UNREACHED_CALL_OUTCOMES = frozenset({"not_reached", "no_answer", "wrong_number",
 # what a completed call teaches the decision that proposed it (properties.decision_id)
 CALL_TO_OUTCOME = {"reached": "impression", "accepted": "accepted", "declined": "declined",
                    "not_interested": "declined", "complaint": "declined"}
+# the person's engagement with a decided email (tracked only with their profiling consent): an
+# open is an impression (once: a send already is one), a click on its link an acceptance
+ENGAGEMENT_OUTCOMES = {"Email Opened": "impression", "Email Link Clicked": "accepted"}
 
 
 def record_contact(conn: Connection, *, ref: str, person_id: str, channel: str, purpose: str,
@@ -69,13 +72,17 @@ def _contact(conn: Connection, event: LoggedEvent, person_id: str) -> None:
 
 
 def _teach(conn: Connection, event: LoggedEvent) -> None:
-    """A contact that carries ``properties.decision_id`` (and ``action``) reports its outcome to
-    that decision: a sent message is an impression, a completed call says how it went."""
+    """A contact (or engagement) event that carries ``properties.decision_id`` (and ``action``)
+    reports its outcome to that decision: a sent message is an impression, a completed call says
+    how it went, an email's open or click as :data:`ENGAGEMENT_OUTCOMES` says."""
     props = event.properties
     decision_id, action = props.get("decision_id"), props.get("action")
     if not decision_id or not action:
         return
-    outcome = CALL_TO_OUTCOME.get(str(props.get("outcome"))) if event.event == "Call Completed" else "impression"
+    if event.event == "Call Completed":
+        outcome = CALL_TO_OUTCOME.get(str(props.get("outcome")))
+    else:
+        outcome = ENGAGEMENT_OUTCOMES.get(str(event.event), "impression")
     if outcome is None:
         return
     from bestnext.decisions import services
@@ -98,6 +105,8 @@ def apply_event(conn: Connection, event: LoggedEvent, cfg: ContactPolicyConfig) 
         return
     if name in CONTACT_EVENTS:
         _contact(conn, event, person_id)
+    elif name in ENGAGEMENT_OUTCOMES:
+        _teach(conn, event)
     elif name in cfg.requests:
         rule = cfg.requests[name]
         store.add_request(conn, message_id=f"{event.source_id}:{event.message_id}", person_id=person_id,
@@ -133,4 +142,4 @@ class ContactsProcessor:
             apply_event(conn, event, self.config)
 
 
-__all__ = ["CONTACT_EVENTS", "ContactsProcessor", "apply_event", "follow_merge", "record_contact"]
+__all__ = ["CONTACT_EVENTS", "ENGAGEMENT_OUTCOMES", "ContactsProcessor", "apply_event", "follow_merge", "record_contact"]
