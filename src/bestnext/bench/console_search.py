@@ -14,25 +14,22 @@ from __future__ import annotations
 import os
 import random
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import Connection, Engine, insert, select, text
 
+from bestnext.bench.common import on_both, with_engine
 from bestnext.console.people import search_people
-from bestnext.db import create_db_engine, read
+from bestnext.db import read
 from bestnext.identity.tables import identities, persons
-from bestnext.migrate import upgrade
 from bestnext.profiles import store as profile_store
 
 FIRST = ["Martina", "Giorgio", "Gaia", "Antonio", "Luca", "Giulia", "Marco", "Sara", "Paolo", "Chiara"]
 LAST = ["Bianchi", "Rossi", "Esposito", "Russo", "Ferrari", "Romano", "Colombo", "Ricci", "Marino", "Greco"]
 SIZES = [int(n) for n in os.environ.get("BESTNEXT_BENCH_SEARCH_SIZES", "1000,10000,50000").split(",")]
 REPEAT = int(os.environ.get("BESTNEXT_BENCH_SEARCH_REPEAT", "20"))
-PG_ADMIN = os.environ.get("BESTNEXT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 
@@ -98,23 +95,4 @@ def _sizes(engine: Engine) -> dict[str, Any]:
 
 
 def run(workdir: Path) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    db = workdir / "search.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    engine = create_db_engine(f"sqlite:///{db}")
-    upgrade(engine)
-    results["sqlite"] = _sizes(engine)
-    engine.dispose()
-    name = f"bestnext_bench_search_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        engine = create_db_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-        upgrade(engine)
-        results["postgresql"] = _sizes(engine)
-        engine.dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return results
+    return on_both(workdir / "search.db", lambda url: with_engine(url, _sizes), "bestnext_bench_search")

@@ -17,8 +17,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from sqlalchemy import select
 
 from bestnext.access import Role
 from bestnext.access.store import create_key
+from bestnext.bench.common import cpu_seconds, fresh_sqlite, pg_database
 from bestnext.consent import services as consent
 from bestnext.consent.model import ConsentEntry, ConsentState, Purpose, Source
 from bestnext.db import create_db_engine
@@ -50,7 +49,6 @@ from bestnext.settings import DEMO_CONFIG_DIR
 
 BIN = Path(sys.executable).parent / "bestnext"
 PERSONS = 200  # the HTTP clients ask for these people in turn
-PG_ADMIN = os.environ.get("BESTNEXT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 PRODUCTS = ["current_account", "savings_junior", "prepaid_card", "pension_fund", "family_mortgage"]
 CHANNELS = ["email", "sms", "call_center", "branch", "push", "app"]
@@ -174,9 +172,9 @@ def _http_run(base: str, headers: dict[str, str], bodies: list[bytes], seconds: 
     CPU seconds of the server (``/proc``) and of the clients per decision."""
     from bestnext.bench.httpload import run_workers
 
-    cpu = _cpu_seconds(server)
+    cpu = cpu_seconds(server)
     found = run_workers(base, "/v1/decisions", bodies, headers, seconds, connections, processes, workdir)
-    cpu = _cpu_seconds(server) - cpu
+    cpu = cpu_seconds(server) - cpu
     samples, took = found["samples"], found["seconds"]
     done = max(len(samples), 1)
     return {"clients": connections * processes, "client_processes": processes, "seconds": round(took, 1),
@@ -184,12 +182,6 @@ def _http_run(base: str, headers: dict[str, str], bodies: list[bytes], seconds: 
             **(_percentiles(samples) if samples else {}),
             "server_cpu_us_per_decision": round(cpu / done * 1e6, 1),
             "client_cpu_us_per_decision": round(found["client_cpu_s"] / done * 1e6, 1)}
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _over_http(db_url: str, raw: dict[str, Any], workdir: Path) -> list[dict[str, Any]]:
@@ -229,31 +221,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(15)
 
 
-def _pg_database() -> tuple[str, Callable[[], None]]:
-    name = f"bestnext_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    host = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    return f"{host}/{name}", drop
-
-
 def run(workdir: Path) -> dict[str, Any]:
     raw = generated_catalog()
     catalog = parse_catalog(yaml.safe_dump(raw), "generated")
     result: dict[str, Any] = {"in_process": in_process(catalog), "persons": PERSONS,
                               "server": "one `bestnext serve` process: the API alone (--no-workers, as in "
                                         "production), and with the processors, dispatch and timers in it"}
-    db = workdir / "bench.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    result["http"] = _over_http(f"sqlite:///{db}", raw, workdir)
+    result["http"] = _over_http(fresh_sqlite(workdir / "bench.db"), raw, workdir)
     try:
-        url, drop = _pg_database()
+        url, drop = pg_database()
     except psycopg.OperationalError as exc:
         result["http_postgresql"] = {"error": f"PostgreSQL unavailable: {exc}"}
     else:

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from bestnext.bench.common import fresh_sqlite, pg_database
 from bestnext.bootstrap import Container, build
 from bestnext.channels import outbox
 from bestnext.channels.model import OutboundAction
@@ -30,7 +31,6 @@ from bestnext.clock import VirtualClock
 from bestnext.migrate import upgrade
 from bestnext.settings import Settings
 
-PG_ADMIN = os.environ.get("BESTNEXT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 N = int(os.environ.get("BESTNEXT_BENCH_DISPATCH_N", "2000"))
 AT = datetime(2025, 2, 18, 10, 0, tzinfo=UTC)
 
@@ -107,21 +107,14 @@ def _suite(url: str, workdir: Path, parallel: bool) -> dict[str, Any]:
 
 
 def run(workdir: Path) -> dict[str, Any]:
-    db = workdir / "dispatch.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    result: dict[str, Any] = {"sqlite": _suite(f"sqlite:///{db}", workdir, parallel=False)}
-    name = f"bestnext_bench_{uuid.uuid4().hex[:8]}"
+    result: dict[str, Any] = {"sqlite": _suite(fresh_sqlite(workdir / "dispatch.db"), workdir, parallel=False)}
     try:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+        url, drop = pg_database()
     except psycopg.Error as exc:
         result["postgresql"] = {"error": f"PostgreSQL unavailable: {exc}"}
         return result
     try:
-        host = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        result["postgresql"] = _suite(f"{host}/{name}", workdir, parallel=True)
+        result["postgresql"] = _suite(url, workdir, parallel=True)
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop()
     return result

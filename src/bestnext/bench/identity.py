@@ -11,27 +11,23 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine, func, select
 
 from bestnext import logging as bn_logging
+from bestnext.bench.common import on_both, percentile, with_engine
 from bestnext.clock import SystemClock
-from bestnext.db import create_db_engine
 from bestnext.eventlog import NewEvent, Pipeline
 from bestnext.eventlog import store as log
 from bestnext.identity.processor import IdentityProcessor
 from bestnext.identity.tables import identity_merges, persons
-from bestnext.migrate import upgrade
 from bestnext.profiles.processor import ProfilesProcessor
 
 EVENTS = int(os.environ.get("BESTNEXT_BENCH_IDENTITY_EVENTS", "20000"))
 SINGLES = int(os.environ.get("BESTNEXT_BENCH_IDENTITY_SINGLES", "300"))
-PG_ADMIN = os.environ.get("BESTNEXT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 T0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
 
 
@@ -66,11 +62,6 @@ def _event(msg: dict[str, Any], now: datetime) -> NewEvent:
                     anonymous_id=msg.get("anonymousId"))
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def measure(engine: Engine) -> dict[str, Any]:
     clock = SystemClock()
     pipeline = Pipeline(engine, [IdentityProcessor(clock), ProfilesProcessor()], batch_size=500)
@@ -92,31 +83,12 @@ def measure(engine: Engine) -> dict[str, Any]:
         people = conn.execute(select(func.count()).select_from(persons)
                               .where(persons.c.absorbed_into.is_(None))).scalar_one()
     return {"events": EVENTS, "batch_events_per_s": round(EVENTS / elapsed),
-            "single_event_ms_p50": round(1000 * _percentile(latencies, 0.5), 2),
-            "single_event_ms_p99": round(1000 * _percentile(latencies, 0.99), 2),
+            "single_event_ms_p50": round(1000 * percentile(latencies, 0.5), 2),
+            "single_event_ms_p99": round(1000 * percentile(latencies, 0.99), 2),
             "persons": people, "merges": merges}
 
 
 def run(workdir: Path) -> dict[str, Any]:
     # as the product logs (JSON lines to the log file, INFO): not pretty-printed to a terminal
     bn_logging.configure("INFO", workdir / "bench.log")
-    results: dict[str, Any] = {}
-    db = workdir / "identity.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    engine = create_db_engine(f"sqlite:///{db}")
-    upgrade(engine)
-    results["sqlite"] = measure(engine)
-    engine.dispose()
-    name = f"bestnext_bench_identity_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        engine = create_db_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-        upgrade(engine)
-        results["postgresql"] = measure(engine)
-        engine.dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return results
+    return on_both(workdir / "identity.db", lambda url: with_engine(url, measure), "bestnext_bench_identity")

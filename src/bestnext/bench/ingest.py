@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ import httpx
 import orjson
 import psycopg
 
+from bestnext.bench.common import cpu_seconds, percentile, pg_database
 from bestnext.db import create_db_engine
 from bestnext.ingest import services
 from bestnext.ingest.model import Source, to_event
@@ -38,7 +38,6 @@ BATCH = 100
 BATCHES = int(os.environ.get("BESTNEXT_BENCH_INGEST_BATCHES", "500"))
 CONNECTIONS = int(os.environ.get("BESTNEXT_BENCH_INGEST_CONNECTIONS", "8"))
 ROUNDS = int(os.environ.get("BESTNEXT_BENCH_INGEST_ROUNDS", "5"))
-PG_ADMIN = os.environ.get("BESTNEXT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIN = Path(sys.executable).parent / "bestnext"
 EVENTS = ["E-banking Login", "Page Viewed", "Form Submitted", "Transfer Failed", "Branch Visited"]
 
@@ -57,11 +56,6 @@ def _message(i: int, run: str) -> dict[str, Any]:
 
 def _batches(run: str) -> list[list[dict[str, Any]]]:
     return [[_message(b * BATCH + j, run) for j in range(BATCH)] for b in range(BATCHES)]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _post_all(base_url: str, key: str, bodies: list[bytes]) -> tuple[float, list[float]]:
@@ -157,20 +151,14 @@ def _rounds(url: str, workdir: Path, bare: Callable[[int], dict[str, Any]]) -> d
 
 def _api_run(pid: int, base: str, key: str, run: str) -> dict[str, Any]:
     bodies = [orjson.dumps({"batch": b}) for b in _batches(run)]
-    cpu_before = _cpu_seconds(pid)
+    cpu_before = cpu_seconds(pid)
     total, latencies = _post_all(base, key, bodies)
-    cpu = _cpu_seconds(pid) - cpu_before
+    cpu = cpu_seconds(pid) - cpu_before
     return {"events_per_s": round(BATCH * BATCHES / total), "seconds": round(total, 2),
             "p50_ms": round(statistics.median(latencies) * 1000, 2),
-            "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
             # CPU the server spent per event: robust to a busy machine, unlike events/s.
             "server_cpu_us_per_event": round(cpu / (BATCH * BATCHES) * 1e6, 1)}
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rows() -> list[list[tuple[Any, ...]]]:
@@ -243,19 +231,6 @@ def _bare_pg(url: str, batches: list[list[tuple[Any, ...]]]) -> dict[str, Any]:
     return {**measured, "synchronous_commit": setting[0] if setting else None}
 
 
-def _pg_database() -> tuple[str, Callable[[], None]]:
-    name = f"bestnext_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    host = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    return f"{host}/{name}", drop
-
-
 def _compare(api: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
     ratio = api["events_per_s"] / bare["events_per_s"]
     return {"api": api, "bare": bare, "ratio_to_bare": round(ratio, 3),
@@ -275,13 +250,13 @@ def run(workdir: Path) -> dict[str, Any]:
     result["sqlite"] = _rounds(f"sqlite:///{workdir / 'api.db'}", workdir,
                                lambda r: _bare_sqlite(f"sqlite:///{workdir / f'bare{r}.db'}", batches))
     try:
-        api_url, drop_api = _pg_database()
+        api_url, drop_api = pg_database()
     except psycopg.OperationalError as exc:
         result["postgresql"] = {"error": f"PostgreSQL unavailable: {exc}"}
         return result
 
     def bare_pg(_round: int) -> dict[str, Any]:
-        bare_url, drop_bare = _pg_database()
+        bare_url, drop_bare = pg_database()
         try:
             return _bare_pg(bare_url, batches)
         finally:

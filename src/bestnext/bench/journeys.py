@@ -33,6 +33,7 @@ import httpx
 import orjson
 from sqlalchemy import create_engine, text
 
+from bestnext.bench.common import percentile
 from bestnext.bootstrap import build
 from bestnext.clock import VirtualClock
 from bestnext.ingest import services as ingest
@@ -43,11 +44,6 @@ from bestnext.settings import DEMO_CONFIG_DIR, Settings
 PEOPLE = int(os.environ.get("BESTNEXT_BENCH_JOURNEY_PEOPLE", "60"))
 LEADS = int(os.environ.get("BESTNEXT_BENCH_JOURNEY_LEADS", "1000"))
 BIN = Path(sys.executable).parent / "bestnext"
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def _serve(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
@@ -98,9 +94,9 @@ def _latency(workdir: Path) -> dict[str, Any]:
         proc.terminate()
         proc.wait(15)
         reader.dispose()
-    return {"people": PEOPLE, "enqueued_p50_s": round(_percentile(queued, 0.5), 3),
-            "enqueued_p99_s": round(_percentile(queued, 0.99), 3),
-            "sent_p50_s": round(_percentile(sent, 0.5), 3), "sent_p99_s": round(_percentile(sent, 0.99), 3),
+    return {"people": PEOPLE, "enqueued_p50_s": round(percentile(queued, 0.5), 3),
+            "enqueued_p99_s": round(percentile(queued, 0.99), 3),
+            "sent_p50_s": round(percentile(sent, 0.5), 3), "sent_p99_s": round(percentile(sent, 0.99), 3),
             "goal_p99_s": 1.0}
 
 

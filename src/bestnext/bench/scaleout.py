@@ -21,17 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine
 
+from bestnext.bench.common import on_both
 from bestnext.db import create_db_engine
 from bestnext.eventlog import NewEvent
 from bestnext.eventlog import store as log
-from bestnext.migrate import upgrade
 
 EVENTS = int(os.environ.get("BESTNEXT_BENCH_SCALEOUT_EVENTS", "60"))
 POLL = 1.0
-PG_ADMIN = os.environ.get("BESTNEXT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _worker(url: str, var: str, cross_process: bool, inbox: Any, outbox: Any) -> None:
@@ -103,25 +101,5 @@ def _both_modes(url: str, var: Path) -> dict[str, Any]:
 
 
 def run(workdir: Path) -> dict[str, Any]:
-    results: dict[str, Any] = {"poll_s": POLL}
-    db = workdir / "scaleout.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{db}"
-    engine = create_db_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    results["sqlite"] = _both_modes(url, workdir)
-    name = f"bestnext_bench_scaleout_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        engine = create_db_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        results["postgresql"] = _both_modes(url, workdir)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return results
+    return {"poll_s": POLL, **on_both(workdir / "scaleout.db", lambda url: _both_modes(url, workdir),
+                                      "bestnext_bench_scaleout")}
