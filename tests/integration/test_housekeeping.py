@@ -197,3 +197,25 @@ def test_the_command_reports_housekeeping_counts_per_kind(container: Container) 
     done = json.loads(run_cli(url, "privacy", "retention"))
     assert done["dry_run"] is False and done["housekeeping"]["fired_timers"] == 1
     assert json.loads(run_cli(url, "privacy", "retention"))["housekeeping"]["fired_timers"] == 0
+
+
+def test_the_endpoint_reports_housekeeping_counts_per_kind(container: Container) -> None:
+    from fastapi.testclient import TestClient
+
+    from bestnext.access import store as keys
+    from bestnext.api.app import create_app
+
+    now = container.clock.now()
+    with container.engine.begin() as conn:
+        _timer(conn, "fired-old", "done", now, 40 * DAY)
+        _timer(conn, "fired-young", "done", now, 2 * DAY)
+        secret = keys.create_key(conn, "compliance", Role.COMPLIANCE, now)[1]
+    container.settings.run_workers = False
+    auth = {"Authorization": f"Bearer {secret}"}
+    with TestClient(create_app(container)) as client:
+        dry = client.post("/v1/privacy/retention", params={"dry_run": True}, headers=auth)
+        assert dry.status_code == 200 and dry.json()["housekeeping"]["fired_timers"] == 1
+        done = client.post("/v1/privacy/retention", headers=auth).json()
+    assert done["dry_run"] is False and done["housekeeping"]["fired_timers"] == 1
+    with read(container.engine) as conn:
+        assert _timer_keys(conn) == {"fired-young"}
