@@ -6,10 +6,12 @@ cancelled or dead; console sessions that ended. A pending timer, an unsent (pend
 action, and the records kept as evidence or for learning (consent ledger, audit log, decisions
 and outcomes, contact log, journeys, cases and calls) are never touched here. Each kind has a
 default age (``KINDS``); ``keep`` turns a kind off. Rows go in batches of ``BATCH``, one short
-write transaction each (by hand: :func:`purge`; daily: :func:`sweep`, a timer per batch), so a large backlog never holds SQLite's write lock for long.
+write transaction each (by hand: :func:`purge`; daily: :func:`sweep`, a timer per batch), so a
+large backlog never holds SQLite's write lock for long.
 
 A deleted timer's ``key`` can be scheduled again: the keys in use (the daily run's date, a
-decided action's response window) are never rescheduled weeks after their timer fired.
+decided action's response window, whose outcome is unique anyway) are never rescheduled weeks
+after their timer fired.
 """
 
 from __future__ import annotations
