@@ -74,9 +74,9 @@ PUBLIC_ROUTES: set[str] = {
     "/v1/batch", "/v1/b", "/v1/import", "/v1/events", "/v1/track", "/v1/t", "/v1/identify", "/v1/i",
     "/v1/page", "/v1/p", "/v1/screen", "/v1/s", "/v1/alias", "/v1/a", "/v1/group", "/v1/g",
     "/v1/projects/{write_key}/settings",  # analytics.js settings: the write key is the credential
-    # channels: provider signatures, and signed one-click unsubscribe tokens
+    # channels: provider signatures, signed one-click unsubscribe and email tracking tokens
     "/v1/webhooks/twilio/sms", "/v1/webhooks/twilio/status", "/v1/webhooks/meta", "/v1/webhooks/generic",
-    "/v1/unsubscribe/{token}",
+    "/v1/unsubscribe/{token}", "/v1/t/o/{token}.gif", "/v1/t/c/{token}",
 }
 
 
