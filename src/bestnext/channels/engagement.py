@@ -27,37 +27,45 @@ from bestnext.errors import Unauthorized
 OPENED, CLICKED = "Email Opened", "Email Link Clicked"
 
 
-def opened(conn: Connection, token: str, secret_key: str, now: datetime) -> bool:
-    """The open pixel was fetched; True when an ``Email Opened`` was recorded. A forged token,
-    an unknown action or a refusal record nothing and say nothing (the pixel looks the same)."""
+def open_of(token: str, secret_key: str) -> str | None:
+    """The action id of a valid open-pixel token, else None (checked before any database work:
+    a forged pixel costs no transaction)."""
     try:
         found = read_tracking_token(token, secret_key)
     except Unauthorized:
-        return False
-    if found.kind != "open":
-        return False
-    row = _trackable(conn, found, now)
+        return None
+    return found.action_id if found.kind == "open" else None
+
+
+def link_of(token: str, secret_key: str) -> Tracked:
+    """What a tracked link's token names; :class:`Unauthorized` when it is forged or not a link's."""
+    found = read_tracking_token(token, secret_key)
+    if found.kind != "click" or found.url is None or found.link is None:
+        raise Unauthorized("The tracked link is not valid.")
+    return found
+
+
+def opened(conn: Connection, action_id: str, now: datetime) -> bool:
+    """The open pixel of ``action_id`` was fetched; True when an ``Email Opened`` was recorded
+    (False: already counted, unknown action, or tracking refused)."""
+    row = _trackable(conn, action_id, now)
     return row is not None and timeline.record(
         conn, row.action.person_id, OPENED, f"{row.action.id}:opened", now, touchpoint="email", now=now,
         properties=_properties(row))
 
 
-def clicked(conn: Connection, token: str, secret_key: str, now: datetime) -> tuple[str, bool]:
-    """A tracked link was followed: ``(where it points, whether a click was recorded)``;
-    :class:`Unauthorized` when the token is forged or not a link's."""
-    found = read_tracking_token(token, secret_key)
-    if found.kind != "click" or found.url is None or found.link is None:
-        raise Unauthorized("The tracked link is not valid.")
-    row = _trackable(conn, found, now)
-    recorded = row is not None and timeline.record(
-        conn, row.action.person_id, CLICKED, f"{row.action.id}:clicked:{found.link}", now, touchpoint="email",
-        now=now, properties={**_properties(row), "link": found.link, "url": _without_query(found.url)})
-    return found.url, recorded
+def clicked(conn: Connection, link: Tracked, now: datetime) -> bool:
+    """A tracked link (from :func:`link_of`) was followed; True when an ``Email Link Clicked``
+    was recorded (False: already counted for this link, unknown action, or tracking refused)."""
+    row = _trackable(conn, link.action_id, now)
+    return row is not None and link.url is not None and timeline.record(
+        conn, row.action.person_id, CLICKED, f"{row.action.id}:clicked:{link.link}", now, touchpoint="email",
+        now=now, properties={**_properties(row), "link": link.link, "url": _without_query(link.url)})
 
 
-def _trackable(conn: Connection, found: Tracked, now: datetime) -> OutboxRow | None:
-    """The email action the token names, if it exists and its person still allows tracking."""
-    row = outbox.get(conn, found.action_id)
+def _trackable(conn: Connection, action_id: str, now: datetime) -> OutboxRow | None:
+    """The email action ``action_id``, if it exists and its person still allows tracking."""
+    row = outbox.get(conn, action_id)
     if row is None or row.action.channel != "email":
         return None
     return row if ports.may_track_now(conn, row.action.person_id, now) else None

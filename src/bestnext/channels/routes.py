@@ -126,21 +126,24 @@ def unsubscribe(token: str, container: ContainerDep) -> dict[str, Any]:
 @router.get("/v1/t/o/{token}.gif", include_in_schema=False)
 def email_opened(token: str, container: ContainerDep) -> Response:
     """The open pixel: the same GIF whatever the token (valid tokens are never revealed)."""
-    with container.engine.begin() as conn:
-        recorded = engagement.opened(conn, token, container.settings.secret_key, container.clock.now())
-    if recorded:
-        container.notifier.notify()
+    action_id = engagement.open_of(token, container.settings.secret_key)
+    if action_id is not None:
+        with container.engine.begin() as conn:
+            recorded = engagement.opened(conn, action_id, container.clock.now())
+        if recorded:
+            container.notifier.notify()
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
 @router.get("/v1/t/c/{token}", include_in_schema=False)
 def email_link_clicked(token: str, container: ContainerDep) -> RedirectResponse:
     """A tracked link: the click is recorded (durably), then 302 to where the message pointed."""
+    link = engagement.link_of(token, container.settings.secret_key)
     with container.engine.begin() as conn:
-        url, recorded = engagement.clicked(conn, token, container.settings.secret_key, container.clock.now())
+        recorded = engagement.clicked(conn, link, container.clock.now())
     if recorded:
         container.notifier.notify()
-    return RedirectResponse(url, status_code=302, headers=NO_STORE)
+    return RedirectResponse(str(link.url), status_code=302, headers=NO_STORE)
 
 
 @router.get("/v1/outbox/status")

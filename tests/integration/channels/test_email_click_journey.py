@@ -89,8 +89,9 @@ def test_a_journey_waits_for_an_email_link_clicked(journeys_container: Container
     [token] = re.findall(r"/v1/t/c/([\w-]+\.[\w-]+)", rendered.text)
     at = T0 + timedelta(hours=1)
     with c.engine.begin() as conn:
-        url, recorded = engagement.clicked(conn, token, c.settings.secret_key, at)
-    assert (url, recorded) == ("https://www.bancademo.example/brochure", True)
+        link = engagement.link_of(token, c.settings.secret_key)
+        assert link.url == "https://www.bancademo.example/brochure"
+        assert engagement.clicked(conn, link, at)
     c.pipeline.run_until_idle()
     with c.engine.begin() as conn:
         after = store.get(conn, inst.id)

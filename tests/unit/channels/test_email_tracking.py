@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bestnext.channels import ports
+from bestnext.channels import engagement, ports
 from bestnext.channels.model import OutboundAction
 from bestnext.channels.render import render
 from bestnext.channels.signatures import (
@@ -124,3 +124,12 @@ def test_tracking_needs_profiling_consent() -> None:
     assert ports.may_track(profiled, T0)
     assert not ports.may_track(profiled, later)  # withdrawn: nothing is tracked any more
     assert not ports.may_track(ConsentState("p-1"), T0)  # absent means refused
+
+
+def test_each_path_takes_only_its_own_token() -> None:
+    click, opening = click_token("a-1", 0, "https://x.example/", KEY), open_token("a-1", KEY)
+    assert engagement.open_of(opening, KEY) == "a-1"
+    assert engagement.open_of(click, KEY) is None and engagement.open_of(opening[:-1] + "A", KEY) is None
+    assert engagement.link_of(click, KEY).url == "https://x.example/"
+    with pytest.raises(Unauthorized):
+        engagement.link_of(opening, KEY)
