@@ -8,6 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bestnext.channels import engagement, ports
 from bestnext.channels.model import OutboundAction
@@ -133,3 +135,23 @@ def test_each_path_takes_only_its_own_token() -> None:
     assert engagement.link_of(click, KEY).url == "https://x.example/"
     with pytest.raises(Unauthorized):
         engagement.link_of(opening, KEY)
+
+
+_word = st.text(st.sampled_from("abcdeèì <>&\"'.,;:!?()[]\n"), max_size=12)
+_url = st.builds(lambda host, path, query: f"https://{host}.example/{path}{query}",
+                 st.text(st.sampled_from("abcxyz-"), min_size=1, max_size=8),
+                 st.text(st.sampled_from("abc/._~%-"), max_size=10),
+                 st.sampled_from(["", "?a=1&b=2", "?q=<x>", "#top", "?u=é"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_word, _url), min_size=1, max_size=12))
+def test_every_tracked_link_leads_to_a_link_of_the_message(pieces: list[str]) -> None:
+    action = email(" ".join(pieces))
+    plain = render(action, "m@example.org", T0, base_url=BASE, secret_key=KEY)
+    tracked = render(action, "m@example.org", T0, base_url=BASE, secret_key=KEY, tracking_allowed=True)
+    assert tracked.html is not None and plain.html is not None
+    targets = _targets(tracked.text) + _targets(tracked.html)
+    assert all(url in plain.text and url.startswith("https://") for url in targets)
+    assert set(_targets(tracked.html)) == set(_targets(tracked.text))
+    assert "/v1/t/" not in plain.text + plain.html
