@@ -20,9 +20,13 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
+    TextClause,
     TypeDecorator,
+    bindparam,
     create_engine,
     event,
+    text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -129,6 +133,29 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     return len(result.all())
 
 
+def set_column(conn: Connection, table: Table, key: str, column: str,
+               pairs: Sequence[tuple[Any, Any]]) -> None:
+    """``UPDATE table SET column = value WHERE key = k`` for each (k, value) pair (distinct
+    keys): one statement on PostgreSQL (the pairs as two arrays, unnested), an executemany
+    elsewhere."""
+    if not pairs:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(_set_column_pg(table, key, column, conn.dialect),
+                     {"keys": [k for k, _ in pairs], "values": [v for _, v in pairs]})
+        return
+    stmt = (update(table).where(table.c[key] == bindparam("b_key"))
+            .values({column: bindparam("b_value")}))
+    conn.execute(stmt, [{"b_key": k, "b_value": v} for k, v in pairs])
+
+
+def _set_column_pg(table: Table, key: str, column: str, dialect: Dialect) -> TextClause:
+    types = [table.c[name].type.compile(dialect) for name in (key, column)]
+    return text(f"UPDATE {table.name} SET {column} = v.value "  # noqa: S608 (names from the table)
+                f"FROM unnest(CAST(:keys AS {types[0]}[]), CAST(:values AS {types[1]}[])) "
+                f"AS v(key, value) WHERE {table.name}.{key} = v.key")
+
+
 def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: Sequence[str],
            update: Sequence[str]) -> None:
     """Insert ``row`` or update the ``update`` columns of the row with the same ``keys``."""
@@ -148,5 +175,6 @@ __all__ = [
     "insert_ignore",
     "metadata",
     "read",
+    "set_column",
     "upsert",
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from bestnext.clock import as_utc
 from bestnext.db import upsert
@@ -121,12 +122,19 @@ def _copy_pg(cursor: Any, new: Sequence[NewEvent]) -> None:
     cursor.execute(_FROM_STAGE)
 
 
+# Columns in LoggedEvent's field order (rows become events positionally); built once.
+_READ = (select(*[events.c[f.name] for f in fields(LoggedEvent)])
+         .where(events.c.seq > bindparam("after")).order_by(events.c.seq).limit(bindparam("limit")))
+_READ_UPTO = _READ.where(events.c.seq <= bindparam("upto"))
+
+
 def read_after(conn: Connection, seq: int, limit: int, upto: int | None = None) -> list[LoggedEvent]:
     """Events with ``seq`` greater than the given offset, oldest first."""
-    query = select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit)
-    if upto is not None:
-        query = query.where(events.c.seq <= upto)
-    return [LoggedEvent(**row._mapping) for row in conn.execute(query)]
+    if upto is None:
+        rows = conn.execute(_READ, {"after": seq, "limit": limit})
+    else:
+        rows = conn.execute(_READ_UPTO, {"after": seq, "limit": limit, "upto": upto})
+    return [LoggedEvent(*row) for row in rows]
 
 
 def head(conn: Connection) -> int:

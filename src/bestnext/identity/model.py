@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import phonenumbers
 
@@ -111,21 +111,25 @@ def normalize(id_type: str, raw: object) -> str | None:
     return value if value and len(value) <= MAX_VALUE else None
 
 
+def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)  # (dict first: the ABC check is slow)
+
+
 def _traits(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     found: list[Mapping[str, Any]] = []
     context = payload.get("context")
-    if isinstance(context, Mapping) and isinstance(context.get("traits"), Mapping):
+    if _is_map(context) and _is_map(context.get("traits")):
         found.append(context["traits"])
-    if isinstance(payload.get("traits"), Mapping) and payload.get("type") != "group":
+    if _is_map(payload.get("traits")) and payload.get("type") != "group":
         found.append(payload["traits"])  # a group call's own traits describe the group
     return found
 
 
 def _external_ids(payload: Mapping[str, Any]) -> Iterable[tuple[str, object]]:
     context = payload.get("context")
-    items = context.get("externalIds") if isinstance(context, Mapping) else None
+    items = context.get("externalIds") if _is_map(context) else None
     for item in items if isinstance(items, list) else []:
-        if isinstance(item, Mapping) and isinstance(item.get("type"), str):
+        if _is_map(item) and isinstance(item.get("type"), str):
             id_type = item["type"].strip().lower()[:64]
             if id_type:
                 yield id_type, item.get("id")
@@ -145,14 +149,24 @@ def extract(payload: Mapping[str, Any]) -> list[Identifier]:
         raw.append((ANONYMOUS_ID, payload.get("previousId")))
     for traits in _traits(payload):
         raw += [(EMAIL, traits.get("email")), (PHONE, traits.get("phone"))]
-    raw += list(_external_ids(payload))
+    raw += _external_ids(payload)
     raw.append((ANONYMOUS_ID, payload.get("anonymousId")))
     seen: dict[tuple[str, str], Identifier] = {}
     for id_type, value in raw:
         norm = normalize(id_type, value) if value is not None else None
-        if norm is not None:
-            seen.setdefault((id_type, norm), Identifier(id_type, norm))
-    return sorted(seen.values(), key=lambda i: (rank(i.type), i.type, i.value))
+        if norm is not None and (id_type, norm) not in seen:
+            seen[(id_type, norm)] = Identifier(id_type, norm)
+    found = list(seen.values())
+    if len(found) > 1:
+        found.sort(key=_order)
+    return found
+
+
+def _order(ident: Identifier) -> tuple[int, str, str]:
+    return (_RANKS.get(ident.type, 3), ident.type, ident.value)
+
+
+_RANKS = {USER_ID: 0, EMAIL: 1, PHONE: 2, ANONYMOUS_ID: 4}
 
 
 def rank(id_type: str) -> int:
@@ -161,8 +175,7 @@ def rank(id_type: str) -> int:
     >>> [rank(t) for t in ("user_id", "email", "phone", "facebook_id", "anonymous_id")]
     [0, 1, 2, 3, 4]
     """
-    order = {USER_ID: 0, EMAIL: 1, PHONE: 2, ANONYMOUS_ID: 4}
-    return order.get(id_type, 3)
+    return _RANKS.get(id_type, 3)
 
 
 def household_of_message(payload: Mapping[str, Any]) -> str | None:

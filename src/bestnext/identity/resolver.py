@@ -1,14 +1,17 @@
 """Resolution of one batch of events: find the persons owning a message's identifiers, create
 or merge them under the guards, and attribute each event.
 
-Reads are batched (one query for every identifier of the batch); new persons, identities,
-links and attributions are written once at the end of the batch. Merges (rare) write at once.
+Reads are batched: one query for every identifier of the batch and, when a guard or a merge
+first needs them, one for the identifiers (one for the creation offsets, one for the undone
+merges) of every stored person the batch touches. Everything is written once at the end of
+the batch, merges included: their moves as one executemany per statement, in merge order, and
+the merge listeners once with every merge of the batch.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,15 +38,20 @@ class BatchResolver:
         self.links: list[dict[str, Any]] = []
         self.conflicts: list[dict[str, Any]] = []
         self.assign: dict[int, str] = {}
-        self._db_strong: dict[str, Strong] = {}
+        self._stored: set[str] = set()  # persons of the database the batch touches
+        self._held: dict[str, list[Key]] = {}  # stored identifiers a person holds now
         self._new_strong: dict[str, Strong] = {}  # strong identifiers pending, by person
         self._created: dict[str, int] = {}
+        self._unmerged: set[frozenset[str]] = set()
+        self._unmerged_for: set[str] = set()
         self._absorbed: dict[str, str] = {}
         self.merges: list[tuple[str, str, str]] = []  # (survivor, absorbed, message id)
+        self.merge_rows: list[dict[str, Any]] = []
 
     def preload(self, keys: set[Key]) -> None:
         for key, (person, shared) in store.owners(self.conn, keys).items():
             self.owner[key] = person
+            self._stored.add(person)
             if shared:
                 self.shared.add(key)
 
@@ -106,7 +114,7 @@ class BatchResolver:
         elif weak and any(_differ(mine, theirs, t) for t in PERSONAL_TYPES):
             reason = "shared_device"
         elif anchor not in self.new_persons and other not in self.new_persons \
-                and store.was_unmerged(self.conn, anchor, other):
+                and frozenset((anchor, other)) in self._unmerged_pairs(anchor, other):
             reason = "unmerged"
         if reason and weak:
             self._mark_shared([i.key() for i in via])
@@ -154,10 +162,11 @@ class BatchResolver:
 
     def _merge(self, a: str, b: str, ev: LoggedEvent) -> str:
         survivor, absorbed = self._choose(a, b)
-        snapshot = sorted(
-            [[r.id_type, r.value] for r in store.identity_rows_of(self.conn, absorbed)]
-            + [[k[0], k[1]] for k, row in self.new_idents.items() if row["person_id"] == absorbed])
-        store.move_person(self.conn, absorbed, survivor)
+        held = self._held_of(absorbed)
+        snapshot = sorted([[k[0], k[1]] for k in held] + [
+            [k[0], k[1]] for k, row in self.new_idents.items() if row["person_id"] == absorbed])
+        self._held[survivor] = self._held_of(survivor) + held
+        self._held[absorbed] = []
         if absorbed in self.new_persons:
             self.new_persons[absorbed]["absorbed_into"] = survivor
         self._absorbed = {k: (survivor if v == absorbed else v) for k, v in self._absorbed.items()}
@@ -171,17 +180,12 @@ class BatchResolver:
         for seq, person in self.assign.items():
             if person == absorbed:
                 self.assign[seq] = survivor
-        joined = self._strong_db(survivor)
-        for t, values in self._strong_db(absorbed).items():
-            joined.setdefault(t, set()).update(values)
-        self._db_strong[absorbed] = {}
         for t, values in self._new_strong.pop(absorbed, {}).items():
             self._new_strong.setdefault(survivor, {}).setdefault(t, set()).update(values)
-        store.insert_merge(self.conn, {
+        self.merge_rows.append({
             "id": str(uuid.uuid4()), "survivor_id": survivor, "absorbed_id": absorbed,
             "seq": ev.seq, "message_id": ev.message_id, "occurred_at": ev.occurred_at,
             "merged_at": self.now, "absorbed_identities": snapshot, "undone_at": None})
-        hooks.merged(self.conn, survivor, absorbed)
         self.merges.append((survivor, absorbed, ev.message_id))
         return survivor
 
@@ -192,32 +196,53 @@ class BatchResolver:
             return (a, b) if ua else (b, a)
         missing = [p for p in (a, b) if p not in self._created]
         if missing:
-            self._created.update(store.created_seqs(self.conn, missing))
+            self._created.update(store.created_seqs(self.conn, self._with_stored(missing, self._created)))
         return (a, b) if (self._created.get(a, 0), a) <= (self._created.get(b, 0), b) else (b, a)
 
-    def _strong_db(self, person: str) -> Strong:
-        if person not in self._db_strong:
-            found: Strong = {}
-            if person not in self.new_persons:
-                for row in store.identity_rows_of(self.conn, person):
-                    if row.id_type in _STRONG_TYPES:
-                        found.setdefault(row.id_type, set()).add(row.value)
-            self._db_strong[person] = found
-        return self._db_strong[person]
+    def _with_stored(self, persons: Sequence[str], loaded: Container[str]) -> set[str]:
+        """``persons`` and every other stored person of the batch not ``loaded`` yet (one
+        query now instead of one per person later)."""
+        return {p for p in (*persons, *self._stored) if p not in loaded and p not in self.new_persons}
+
+    def _held_of(self, person: str) -> list[Key]:
+        """The stored identifiers ``person`` holds now (this batch's merges included)."""
+        if person not in self._held:
+            if person in self.new_persons:
+                self._held[person] = []
+            else:
+                self._held.update(store.held_by(self.conn, self._with_stored([person], self._held)))
+        return self._held[person]
+
+    def _unmerged_pairs(self, a: str, b: str) -> set[frozenset[str]]:
+        """Undone merges of the batch's stored persons (loaded at the first guard that asks)."""
+        if a not in self._unmerged_for or b not in self._unmerged_for:
+            wanted = self._with_stored([a, b], self._unmerged_for)
+            self._unmerged |= store.unmerged_pairs(self.conn, wanted)
+            self._unmerged_for |= wanted
+        return self._unmerged
 
     def _strong(self, person: str) -> Strong:
-        """A copy of the person's customer numbers, emails and phones (stored and pending)."""
-        found = {t: set(v) for t, v in self._strong_db(person).items()}
+        """The person's customer numbers, emails and phones (stored and pending)."""
+        found: Strong = {}
+        for t, value in self._held_of(person):
+            if t in _STRONG_TYPES:
+                found.setdefault(t, set()).add(value)
         for t, values in self._new_strong.get(person, {}).items():
             found.setdefault(t, set()).update(values)
         return found
 
     def flush(self) -> None:
+        """Write the batch: merges' moves first (rows stored before the batch, as each merge
+        moved them), then the new rows, the attributions, the merges, and the listeners."""
+        pairs = [(survivor, absorbed) for survivor, absorbed, _ in self.merges]
+        store.move_persons(self.conn, [(absorbed, survivor) for survivor, absorbed in pairs])
         store.insert_rows(self.conn, "persons", list(self.new_persons.values()))
         store.insert_rows(self.conn, "identities", list(self.new_idents.values()))
         store.insert_rows(self.conn, "links", self.links)
         store.insert_rows(self.conn, "conflicts", self.conflicts)
         store.assign_events(self.conn, sorted(self.assign.items()))
+        store.insert_merges(self.conn, self.merge_rows)
+        hooks.merged_all(self.conn, pairs)
 
 
 def _differ(mine: Strong, theirs: Strong, id_type: str) -> bool:

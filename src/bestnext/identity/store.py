@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
+from bestnext.db import set_column
 from bestnext.eventlog.tables import events
 from bestnext.identity.model import Identifier, Identity
 from bestnext.identity.tables import (
@@ -32,6 +33,17 @@ def lock(conn: Connection) -> None:
                  .where(processor_checkpoints.c.name == "identity").with_for_update())
 
 
+_OWNERS = select(identities.c.value, identities.c.person_id, identities.c.shared).where(
+    identities.c.id_type == bindparam("t"), identities.c.value.in_(bindparam("values", expanding=True)))
+_HELD = select(identities.c.person_id, identities.c.id_type, identities.c.value).where(
+    identities.c.person_id.in_(bindparam("persons", expanding=True)))
+_CREATED = select(persons.c.id, persons.c.created_seq).where(
+    persons.c.id.in_(bindparam("persons", expanding=True)))
+_UNMERGED = select(identity_merges.c.survivor_id, identity_merges.c.absorbed_id).where(
+    identity_merges.c.undone_at.is_not(None),
+    identity_merges.c.survivor_id.in_(bindparam("persons", expanding=True)))
+
+
 def owners(conn: Connection, keys: Iterable[Key]) -> dict[Key, tuple[str, bool]]:
     """The person (and shared flag) of each known identifier among ``keys``: one indexed
     query per identifier type (and chunk) of the batch, never one per identifier."""
@@ -42,10 +54,37 @@ def owners(conn: Connection, keys: Iterable[Key]) -> dict[Key, tuple[str, bool]]
     for id_type, values in sorted(by_type.items()):
         values.sort()
         for i in range(0, len(values), _CHUNK):
-            query = select(identities.c.value, identities.c.person_id, identities.c.shared).where(
-                identities.c.id_type == id_type, identities.c.value.in_(values[i:i + _CHUNK]))
-            for row in conn.execute(query):
-                found[(id_type, row.value)] = (row.person_id, bool(row.shared))
+            for value, person, shared in conn.execute(_OWNERS, {"t": id_type, "values": values[i:i + _CHUNK]}):
+                found[(id_type, value)] = (person, bool(shared))
+    return found
+
+
+def held_by(conn: Connection, person_ids: Iterable[str]) -> dict[str, list[Key]]:
+    """The identifiers each of these persons holds (one query per chunk of persons)."""
+    ids = sorted(set(person_ids))
+    found: dict[str, list[Key]] = {p: [] for p in ids}
+    for i in range(0, len(ids), _CHUNK):
+        for person, id_type, value in conn.execute(_HELD, {"persons": ids[i:i + _CHUNK]}):
+            found[person].append((id_type, value))
+    return found
+
+
+def created_seqs(conn: Connection, person_ids: Iterable[str]) -> dict[str, int]:
+    """``created_seq`` of each of these persons (one query per chunk)."""
+    ids = sorted(set(person_ids))
+    found: dict[str, int] = {}
+    for i in range(0, len(ids), _CHUNK):
+        found.update((p, int(s)) for p, s in conn.execute(_CREATED, {"persons": ids[i:i + _CHUNK]}))
+    return found
+
+
+def unmerged_pairs(conn: Connection, person_ids: Iterable[str]) -> set[frozenset[str]]:
+    """The (survivor, absorbed) pairs of undone merges whose survivor is one of these persons
+    (an un-merge separated them: they must not merge again by themselves)."""
+    ids = sorted(set(person_ids))
+    found: set[frozenset[str]] = set()
+    for i in range(0, len(ids), _CHUNK):
+        found.update(frozenset(r) for r in conn.execute(_UNMERGED, {"persons": ids[i:i + _CHUNK]}))
     return found
 
 
@@ -65,12 +104,6 @@ def identities_of(conn: Connection, person_id: str) -> list[Identity]:
 
 def identity_rows_of(conn: Connection, person_id: str) -> list[Any]:
     return list(conn.execute(select(identities).where(identities.c.person_id == person_id)))
-
-
-def created_seqs(conn: Connection, person_ids: Iterable[str]) -> dict[str, int]:
-    ids = list(set(person_ids))
-    query = select(persons.c.id, persons.c.created_seq).where(persons.c.id.in_(ids))
-    return {r.id: int(r.created_seq) for r in conn.execute(query)}
 
 
 def current_of(conn: Connection, person_ids: Iterable[str]) -> dict[str, str]:
@@ -111,33 +144,33 @@ def set_shared(conn: Connection, keys: Iterable[Key]) -> None:
                                               identities.c.value == value).values(shared=True))
 
 
-def move_person(conn: Connection, from_id: str, to_id: str) -> None:
-    """Every identity and event of ``from_id`` now belongs to ``to_id``; ``from_id`` is absorbed."""
-    conn.execute(update(identities).where(identities.c.person_id == from_id).values(person_id=to_id))
-    conn.execute(update(events).where(events.c.person_id == from_id).values(person_id=to_id))
-    conn.execute(update(persons).where(persons.c.id == from_id).values(absorbed_into=to_id))
-    conn.execute(update(persons).where(persons.c.absorbed_into == from_id).values(absorbed_into=to_id))
+_MOVES = (
+    update(identities).where(identities.c.person_id == bindparam("b_from")).values(person_id=bindparam("b_to")),
+    update(events).where(events.c.person_id == bindparam("b_from")).values(person_id=bindparam("b_to")),
+    update(persons).where(persons.c.id == bindparam("b_from")).values(absorbed_into=bindparam("b_to")),
+    update(persons).where(persons.c.absorbed_into == bindparam("b_from")).values(absorbed_into=bindparam("b_to")),
+)
 
 
-def insert_merge(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(insert(identity_merges).values(**row))
+def move_persons(conn: Connection, moves: Sequence[tuple[str, str]]) -> None:
+    """:func:`move_person` for several (from, to) pairs in the order they merged, one
+    executemany per statement: the same rows as one move at a time (a ``to`` that is a later
+    ``from`` moves on with it; each statement touches its own column).
+    """
+    if moves:
+        params = [{"b_from": a, "b_to": b} for a, b in moves]
+        for stmt in _MOVES:
+            conn.execute(stmt, params)
 
 
-def was_unmerged(conn: Connection, a: str, b: str) -> bool:
-    """Whether an un-merge separated ``a`` and ``b`` (they must not merge again by themselves)."""
-    query = select(identity_merges.c.id).where(
-        identity_merges.c.undone_at.is_not(None),
-        or_(and_(identity_merges.c.survivor_id == a, identity_merges.c.absorbed_id == b),
-            and_(identity_merges.c.survivor_id == b, identity_merges.c.absorbed_id == a)))
-    return conn.execute(query.limit(1)).first() is not None
+def insert_merges(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(identity_merges), list(rows))
 
 
 def assign_events(conn: Connection, pairs: Sequence[tuple[int, str]]) -> None:
-    """Attribute events (seq, person) in one executemany."""
-    if pairs:
-        stmt = (update(events).where(events.c.seq == bindparam("b_seq"))
-                .values(person_id=bindparam("b_person")))
-        conn.execute(stmt, [{"b_seq": s, "b_person": p} for s, p in pairs])
+    """Attribute events (seq, person): one statement on PostgreSQL, an executemany on SQLite."""
+    set_column(conn, events, "seq", "person_id", pairs)
 
 
 def get_merge(conn: Connection, merge_id: str) -> Any:

@@ -74,19 +74,26 @@ def rebuild_person(conn: Connection, person_id: str) -> ProfileState:
     return state
 
 
-def _on_merge(conn: Connection, survivor_id: str, absorbed_id: str) -> None:
-    states = store.load(conn, [survivor_id, absorbed_id])
-    absorbed = states.pop(absorbed_id, None)
-    if absorbed is None:
-        return
+def _on_merges(conn: Connection, pairs: Sequence[tuple[str, str]]) -> None:
+    """Fold each absorbed profile into its survivor, in merge order: one read and one write
+    for all the merges of a batch (a chain a -> b -> c ends in c, as one merge at a time)."""
+    states = store.load(conn, {p for pair in pairs for p in pair})
     existing = set(states)
-    survivor = states.setdefault(survivor_id, ProfileState())
-    before = name_of(survivor)
-    survivor.combine(absorbed)
-    store.remove(conn, [absorbed_id])
-    store.save(conn, states, existing)
-    if (name := name_of(survivor)) != before or survivor_id not in existing:
-        store.index_names(conn, {survivor_id: name})
+    named = {pid: name_of(st) for pid, st in states.items()}
+    gone: set[str] = set()
+    for survivor_id, absorbed_id in pairs:
+        absorbed = states.pop(absorbed_id, None)
+        if absorbed is not None:
+            states.setdefault(survivor_id, ProfileState()).combine(absorbed)
+            gone.add(absorbed_id)
+    if not gone:
+        return
+    grown = {survivor_id for survivor_id, absorbed_id in pairs if absorbed_id in gone}
+    changed = {pid: st for pid, st in states.items() if pid in grown}
+    store.remove(conn, sorted(gone & existing))
+    store.save(conn, changed, existing)
+    store.index_names(conn, {pid: name for pid, st in changed.items()
+                             if (name := name_of(st)) != named.get(pid) or pid not in existing})
 
 
 def _on_split(conn: Connection, original_id: str, new_id: str, moved_seqs: Sequence[int]) -> None:
@@ -98,7 +105,7 @@ def _on_split(conn: Connection, original_id: str, new_id: str, moved_seqs: Seque
 
 def install() -> None:
     """Register the profile listeners with identity (idempotent)."""
-    hooks.on_merge(_on_merge)
+    hooks.on_merges(_on_merges)
     hooks.on_split(_on_split)
 
 
