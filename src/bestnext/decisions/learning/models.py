@@ -21,8 +21,6 @@ from functools import lru_cache
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from river import linear_model, optim
-from river.utils import VectorDict
 
 Features = Mapping[str, float]
 BIAS = "__bias__"
@@ -219,6 +217,8 @@ class RiverLogit:
     kind: ClassVar[str] = "river_logit"
 
     def __init__(self, lr: float = 0.1, l2: float = 0.0, dim: int = 4096, prior_bias: float = -3.0) -> None:
+        from river import linear_model, optim  # imported here: river (and scipy.stats) take ~2 s to import
+
         self.lr = lr
         self.l2 = l2
         self._model = linear_model.LogisticRegression(optimizer=optim.SGD(lr), l2=l2,
@@ -263,6 +263,8 @@ class RiverLogit:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> RiverLogit:
+        from river.utils import VectorDict
+
         fisher = state["fisher"]
         model = cls(float(state["lr"]), float(state["l2"]), int(fisher["dim"]), float(fisher["prior_bias"]))
         model._model._weights = VectorDict(dict(state["weights"]))
