@@ -19,6 +19,9 @@ from pydantic import ValidationError
 from bestnext.errors import ConfigInvalid
 from bestnext.journeys.model import Journey, Signals
 
+# libyaml's parser (~10x faster than the pure-Python one: the journeys are parsed at every start)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
     out[path] = node.start_mark.line + 1
@@ -48,8 +51,8 @@ def _line_of(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | N
 def check_text(text: str, source: str = "<journey>") -> list[dict[str, Any]]:
     """Validation errors of one journey file (empty when valid), each with line and field."""
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return [{"source": source, "line": mark.line + 1 if mark else None, "field": None,
@@ -69,7 +72,7 @@ def parse_journey(text: str, source: str) -> Journey:
     errors = check_text(text, source)
     if errors:
         raise ConfigInvalid(f"{source}: invalid journey", errors=errors)
-    return Journey.model_validate(yaml.safe_load(text))
+    return Journey.model_validate(yaml.load(text, Loader=_LOADER))
 
 
 @lru_cache(maxsize=8)
