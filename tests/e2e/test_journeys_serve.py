@@ -94,7 +94,7 @@ def test_timer_pending_at_a_kill_fires_once_after_restart(db_url: str, key: str,
     env = {"BESTNEXT_CONFIG_DIR": str(_config(tmp_path, "4s"))}
     server = Server(db_url, tmp_path / "serve.log", env=env).start()
     _post(server, key, "ping-2")
-    time.sleep(1.0)  # the journey is waiting on its durable timer
+    assert _wait_pending_wake(db_url, 15), "the journey is not waiting on its durable timer"
     server.kill9()
     assert _sent(db_url, "ping-2") == []
     restarted = Server(db_url, tmp_path / "serve2.log", env=env).start()
@@ -141,6 +141,21 @@ def test_timers_worker_process_fires_due_timers(db_url: str, tmp_path: Path) -> 
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(15)
+
+
+def _wait_pending_wake(db_url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        engine = create_db_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                if conn.execute(text("SELECT count(*) FROM timers WHERE kind = 'journey.wake' "
+                                     "AND status = 'pending'")).scalar_one():
+                    return True
+        finally:
+            engine.dispose()
+        time.sleep(0.05)
+    return False
 
 
 def _timers_done(db_url: str) -> int:
