@@ -3,7 +3,8 @@
 For SQLite and PostgreSQL: a log of realistic messages (customers on their devices, anonymous
 browsing, identifies that link devices to emails and phones, social ids, aliases, some
 merges) is appended, then the identity and profiles processors catch up in batches of 500
-(throughput); then single events are appended and processed one at a time, as `serve` does
+(throughput, and the CPU time an event costs this process and, on PostgreSQL, the server's
+backends); then single events are appended and processed one at a time, as `serve` does
 when woken on each append (latency from append to attributed-and-profiled, p50/p99).
 """
 
@@ -15,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from bestnext import logging as bn_logging
-from bestnext.bench.common import on_both, percentile, with_engine
+from bestnext.bench.common import cpu_seconds, on_both, percentile, with_engine
 from bestnext.clock import SystemClock
 from bestnext.eventlog import NewEvent, Pipeline
 from bestnext.eventlog import store as log
@@ -68,9 +69,10 @@ def measure(engine: Engine) -> dict[str, Any]:
     with engine.begin() as conn:
         for i in range(0, EVENTS, 1000):
             log.append(conn, [_event(message(j), clock.now()) for j in range(i, min(EVENTS, i + 1000))])
-    started = time.perf_counter()
+    server, cpu, started = server_cpu(engine), time.process_time(), time.perf_counter()
     pipeline.run_until_idle()
     elapsed = time.perf_counter() - started
+    cpu, server = time.process_time() - cpu, server_cpu(engine) - server
     latencies = []
     for i in range(EVENTS, EVENTS + SINGLES):
         began = time.perf_counter()
@@ -83,9 +85,21 @@ def measure(engine: Engine) -> dict[str, Any]:
         people = conn.execute(select(func.count()).select_from(persons)
                               .where(persons.c.absorbed_into.is_(None))).scalar_one()
     return {"events": EVENTS, "batch_events_per_s": round(EVENTS / elapsed),
+            "batch_cpu_us_per_event": round(1e6 * cpu / EVENTS, 1),
+            "batch_server_cpu_us_per_event": round(1e6 * server / EVENTS, 1),
             "single_event_ms_p50": round(1000 * percentile(latencies, 0.5), 2),
             "single_event_ms_p99": round(1000 * percentile(latencies, 0.99), 2),
             "persons": people, "merges": merges}
+
+
+def server_cpu(engine: Engine) -> float:
+    """CPU seconds of the database's server processes so far (PostgreSQL backends of this
+    database, read from /proc: the server is local); 0 on SQLite, which runs in this process."""
+    if engine.dialect.name != "postgresql":
+        return 0.0
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()
+        return sum(cpu_seconds(pid) for pid in pids if Path(f"/proc/{pid}").exists())
 
 
 def run(workdir: Path) -> dict[str, Any]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+import orjson
+from sqlalchemy import Connection, Text, bindparam, func, select, type_coerce, update
 
 from bestnext.clock import as_utc
 from bestnext.db import upsert
@@ -122,19 +124,45 @@ def _copy_pg(cursor: Any, new: Sequence[NewEvent]) -> None:
     cursor.execute(_FROM_STAGE)
 
 
-# Columns in LoggedEvent's field order (rows become events positionally); built once.
-_READ = (select(*[events.c[f.name] for f in fields(LoggedEvent)])
-         .where(events.c.seq > bindparam("after")).order_by(events.c.seq).limit(bindparam("limit")))
-_READ_UPTO = _READ.where(events.c.seq <= bindparam("upto"))
+# Columns in LoggedEvent's field order (rows become events positionally); built once. On
+# SQLite the payload is read as its text and parsed by orjson (3x json.loads; the log's
+# payloads were written by orjson), json.loads kept for any text orjson refuses.
+_FIELDS = [events.c[f.name] for f in fields(LoggedEvent)]
+_READS = {
+    raw: select(*[type_coerce(c, Text) if raw and c.name == "payload" else c for c in _FIELDS])
+    .where(events.c.seq > bindparam("after")).order_by(events.c.seq).limit(bindparam("limit"))
+    for raw in (False, True)}
+_READS_UPTO = {raw: q.where(events.c.seq <= bindparam("upto")) for raw, q in _READS.items()}
 
 
 def read_after(conn: Connection, seq: int, limit: int, upto: int | None = None) -> list[LoggedEvent]:
     """Events with ``seq`` greater than the given offset, oldest first."""
+    raw = conn.dialect.name == "sqlite"
     if upto is None:
-        rows = conn.execute(_READ, {"after": seq, "limit": limit})
+        rows = conn.execute(_READS[raw], {"after": seq, "limit": limit})
     else:
-        rows = conn.execute(_READ_UPTO, {"after": seq, "limit": limit, "upto": upto})
-    return [LoggedEvent(*row) for row in rows]
+        rows = conn.execute(_READS_UPTO[raw], {"after": seq, "limit": limit, "upto": upto})
+    if not raw:
+        return [LoggedEvent(*row) for row in rows]
+    return [_with_payload(*row) for row in rows]
+
+
+def _with_payload(*columns: Any) -> LoggedEvent:
+    event = LoggedEvent(*columns)  # the payload still its text here
+    event.payload = _loads(columns[-1])
+    return event
+
+
+def _loads(text: str) -> Any:
+    """A payload's JSON text parsed (as json.loads would).
+
+    >>> _loads('{"a": [1, 2.5, null]}'), _loads('{"n": NaN}')["n"] != 0
+    ({'a': [1, 2.5, None]}, True)
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def head(conn: Connection) -> int:

@@ -144,15 +144,8 @@ def extract(payload: Mapping[str, Any]) -> list[Identifier]:
     >>> [(i.type, i.value) for i in extract(msg)]
     [('user_id', 'C1'), ('email', 'a@x.it'), ('phone', '+393471112233'), ('dmp_cookie', '88'), ('anonymous_id', 'web-1')]
     """
-    raw: list[tuple[str, object]] = [(USER_ID, payload.get("userId"))]
-    if payload.get("type") == "alias":
-        raw.append((ANONYMOUS_ID, payload.get("previousId")))
-    for traits in _traits(payload):
-        raw += [(EMAIL, traits.get("email")), (PHONE, traits.get("phone"))]
-    raw += _external_ids(payload)
-    raw.append((ANONYMOUS_ID, payload.get("anonymousId")))
     seen: dict[tuple[str, str], Identifier] = {}
-    for id_type, value in raw:
+    for id_type, value in _raw(payload):
         norm = normalize(id_type, value) if value is not None else None
         if norm is not None and (id_type, norm) not in seen:
             seen[(id_type, norm)] = Identifier(id_type, norm)
@@ -160,6 +153,37 @@ def extract(payload: Mapping[str, Any]) -> list[Identifier]:
     if len(found) > 1:
         found.sort(key=_order)
     return found
+
+
+def _raw(payload: Mapping[str, Any]) -> list[tuple[str, object]]:
+    """The (type, raw value) pairs a message names, strongest types first."""
+    raw: list[tuple[str, object]] = [(USER_ID, payload.get("userId"))]
+    if payload.get("type") == "alias":
+        raw.append((ANONYMOUS_ID, payload.get("previousId")))
+    for traits in _traits(payload):
+        raw += [(EMAIL, traits.get("email")), (PHONE, traits.get("phone"))]
+    raw += _external_ids(payload)
+    raw.append((ANONYMOUS_ID, payload.get("anonymousId")))
+    return raw
+
+
+def names_someone(payload: Mapping[str, Any]) -> tuple[bool, bool]:
+    """Whether the message carries an identifier, and one through which the bank can reach
+    the person: ``(bool(extract(m)), any(i.type in CONTACT_TYPES for i in extract(m)))``,
+    without building them (the profiles processor asks this of every event).
+
+    >>> names_someone({"anonymousId": "w"}), names_someone({"traits": {"email": "a@b.it"}})
+    ((True, False), (True, True))
+    >>> names_someone({"traits": {"email": "not-an-email"}})
+    (False, False)
+    """
+    named = False
+    for id_type, value in _raw(payload):
+        if value is not None and normalize(id_type, value) is not None:
+            if id_type in CONTACT_TYPES:
+                return True, True
+            named = True
+    return named, False
 
 
 def _order(ident: Identifier) -> tuple[int, str, str]:

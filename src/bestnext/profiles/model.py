@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bestnext.identity.model import CONTACT_TYPES, extract
+from bestnext.identity.model import names_someone
 
 PRODUCTS = ("current_account", "savings_junior", "prepaid_card", "pension_fund",
             "family_mortgage", "security_token")
@@ -174,14 +174,14 @@ def facts_of(payload: Mapping[str, Any], touchpoint: str, at: datetime, message_
         holdings = (product,)
     interests = [] if holdings else _interests(payload, props, product)
     holders = props.get("holders") if event in HOLDING_EVENTS and holdings else None
-    identifiers = extract(payload)
+    identified, reachable = names_someone(payload)
     return Facts(
         message_id=message_id, at=at.isoformat(), touchpoint=touchpoint,
         traits=_traits(payload),
-        reachable=any(i.type in CONTACT_TYPES for i in identifiers),
+        reachable=reachable,
         holdings=holdings, interests=tuple(p for p in interests if p in MARKETED),
         holders=tuple(str(h) for h in holders) if isinstance(holders, list) else (),
-        identified=bool(identifiers))
+        identified=identified)
 
 
 def _interests(payload: Mapping[str, Any], props: Mapping[str, Any], product: str | None) -> list[str]:
