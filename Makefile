@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export BESTNEXT_DATABASE_URL ?= sqlite:///var/bestnext.db
+TEST_WORKERS ?= 2  # pytest-xdist processes (the suite is mostly waiting on servers and subprocesses)
 
 .PHONY: install demo test lint bench serve migrate clean
 
@@ -30,7 +31,7 @@ lint: install
 	$(BIN)/mypy src
 
 test: install lint  ## unit, integration (SQLite + PostgreSQL) and e2e tests
-	$(BIN)/pytest -q -p no:cacheprovider --timeout=600 tests src --doctest-modules
+	$(BIN)/pytest -q -p no:cacheprovider --timeout=600 -n $(TEST_WORKERS) tests src --doctest-modules
 
 bench: install  ## write var/bench.json
 	$(BIN)/python -m bestnext.bench

@@ -46,11 +46,13 @@ def test_replay_table_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_journeys_check_names_line_and_field(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
+    deep = tmp_path / ("a-long-folder-name-" * 6)  # the error line is wider than a terminal
+    deep.mkdir()
+    bad = deep / "bad.yaml"
     bad.write_text("id: j\nentry: [{event: X}]\nsteps:\n  - id: a\n    do: wait\n    for: soon\n")
     proc = _run("journeys", "check", str(bad))
     assert proc.returncode == 1
-    assert "bad.yaml:6" in proc.stderr and "steps.0.wait.for" in proc.stderr
+    assert f"{bad}:6: steps.0.wait.for:" in proc.stderr  # one line, as editors and CI parse it
     good = Path(__file__).resolve().parents[2] / "src" / "bestnext" / "demo_bank" / "journeys" / "lead.yaml"
     assert _run("journeys", "check", str(good)).returncode == 0
 

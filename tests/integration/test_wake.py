@@ -80,12 +80,29 @@ class Recorder:
         self.seen.extend(e.seq for e in batch)
 
 
+class IdleSignal(Pipeline):
+    """A pipeline that says when a pass over the log has ended."""
+
+    def __init__(self, engine: Engine, processors: Sequence[Recorder]) -> None:
+        super().__init__(engine, processors)
+        self.idle = threading.Event()
+
+    def run_until_idle(self) -> int:
+        try:
+            return super().run_until_idle()
+        finally:
+            self.idle.set()
+
+
 def test_a_worker_blocked_on_a_long_poll_processes_another_engines_event(engine: Engine, other: Engine) -> None:
     recorder, notifier = Recorder(), Notifier()
-    runner = BackgroundRunner(Pipeline(other, [recorder]), notifier, poll=NEVER)
+    pipeline = IdleSignal(other, [recorder])
+    runner = BackgroundRunner(pipeline, notifier, poll=NEVER)
     runner.start()
     try:
         assert runner.watcher is not None and runner.watcher.ready.wait(10)
+        # the runner's first pass (over an empty log) is over: only a wake-up can run it again
+        assert pipeline.idle.wait(10)
         with engine.begin() as conn:
             store.append(conn, [_event(1)])
         woke = eventually(lambda: bool(recorder.seen))

@@ -14,7 +14,7 @@ from bestnext.bootstrap import Container, build
 from bestnext.errors import BestnextError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # "file:line: field: message" stays on one line
 
 
 @contextmanager

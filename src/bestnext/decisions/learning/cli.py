@@ -18,7 +18,7 @@ from bestnext.errors import BestnextError
 
 # own consoles: importing bestnext.cli.common here would import the root CLI that mounts us
 console = Console(width=max(Console().width, 110))  # tables stay readable when piped
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # "file:line: field: message" stays on one line
 
 
 def print_json(value: Any) -> None:
