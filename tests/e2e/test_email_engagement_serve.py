@@ -4,8 +4,6 @@ the decision's outcome become ``accepted`` (the server's processors, in the back
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import re
 import shutil
@@ -13,12 +11,11 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 import numpy as np
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from bestnext.channels import outbox
@@ -32,7 +29,8 @@ from bestnext.decisions.profile_view import build_view
 from bestnext.decisions.tables import decision_outcomes
 from bestnext.identity import services as identity
 from bestnext.settings import DEMO_CONFIG_DIR
-from tests.support.server import Server, free_port, run_cli
+from tests.support.server import Server, run_cli
+from tests.support.smtp import Inbox, smtp_server
 
 T = TypeVar("T")
 CHANNELS = """
@@ -45,22 +43,10 @@ providers:
 TEXT = "Ciao Elena,\n\nla tua carta: https://www.bancademo.example/carte/prepagata?utm=email"
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, inbox
-    controller.stop()
+    with smtp_server() as served:
+        yield served
 
 
 def wait_for(check: Callable[[], T | None], seconds: float = 30) -> T:

@@ -11,12 +11,10 @@ import email.policy
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Connection, select
 
 from bestnext.bootstrap import Container
@@ -36,29 +34,17 @@ from bestnext.decisions.tables import decision_outcomes
 from bestnext.eventlog import store as log
 from tests.integration.channels.conftest import T0, clock_of
 from tests.support.live_app import LiveApp
-from tests.support.server import free_port
+from tests.support.smtp import Inbox, smtp_server
 
 TEXT = ("Ciao Martina,\n\nil mutuo per la tua famiglia: https://www.bancademo.example/mutuo?utm=email&x=1\n\n"
         "Le domande frequenti: https://www.bancademo.example/faq")
 TRACKED = re.compile(r"https?://\S+?/v1/t/c/[\w-]+\.[\w-]+")
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, inbox
-    controller.stop()
+    with smtp_server() as served:
+        yield served
 
 
 def grant(conn: Connection, person: str, profiling: bool) -> None:
